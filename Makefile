@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` and `make test`.
+# Each installs what it needs on first use: uv (into .tools/) and the locked
+# dependencies (into .venv/, `uv sync --frozen`).
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+export ENVMON_HOME ?= $(CURDIR)/var
+
+.PHONY: demo test lint bench install clean
+
+install: $(VENV)/.synced
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+demo: install
+	$(VENV)/bin/envmon demo
+
+test: install lint
+	$(VENV)/bin/pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(VENV)/bin/python -m pipelines.bench
+
+clean:
+	rm -rf var .pytest_cache

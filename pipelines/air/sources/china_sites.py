@@ -1,0 +1,201 @@
+"""Station archive files `china_sites_YYYYMMDD.csv` (and `china_cities_...`).
+
+Wide layout: `date,hour,type,<station>,<station>,...`, one line per hour and
+pollutant type, one column per station; the set of station columns changes
+from file to file, so nothing here assumes a fixed schema. `date` is
+YYYYMMDD, `hour` 0-23, empty cell = missing, units µg/m³ (CO mg/m³).
+
+Whether `hour` labels the end of the averaging hour is not documented by the
+publisher; envmon treats it as hour-ending by default (`hour_label`), the
+convention of CNEMC's real-time release.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipelines.air.schema import PARSED_COLUMNS
+from pipelines.core.errors import InputError
+from pipelines.core.parsing import ParseResult, Reject
+from pipelines.core.timeutil import BEIJING
+
+# The feed's 15 types. Those mapped to None are known but not carried: envmon
+# computes its own O3 8h and daily values from the hourly ones.
+TYPES: dict[str, str | None] = {
+    "AQI": "feed_aqi",
+    "PM2.5": "pm25", "PM2.5_24h": "pm25_24h",
+    "PM10": "pm10", "PM10_24h": "pm10_24h",
+    "SO2": "so2", "SO2_24h": "so2_24h",
+    "NO2": "no2", "NO2_24h": None,
+    "O3": "o3", "O3_24h": None, "O3_8h": None, "O3_8h_24h": None,
+    "CO": "co", "CO_24h": None,
+}
+HOUR_LABELS = ("ending", "beginning")
+_NAME_DATE = re.compile(r"china_(?:sites|cities)_(\d{8})")
+_KEYS = ["date", "hour", "type"]
+
+
+def parse_china_sites(path: Path, *, name: str | None = None,
+                      hour_label: str = "ending") -> ParseResult:
+    """Parse one station archive file into canonical station-hour rows.
+
+    `name` is the name the file was delivered under (landing renames files
+    to their sha256); its date gives the window the rows must fall in.
+    """
+    name = name or path.name
+    if hour_label not in HOUR_LABELS:
+        raise ValueError(f"hour_label must be one of {HOUR_LABELS}, not {hour_label!r}")
+    table = _read(path, name)
+    rejects: list[Reject] = []
+    lines = _valid_lines(table, name, rejects)
+    frame = _to_station_hours(lines, hour_label, rejects)
+    return ParseResult(frame=frame, rejects=rejects, window=_window(name, hour_label))
+
+
+def _read(path: Path, name: str) -> pd.DataFrame:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError("empty file", file=name)
+    text = raw.decode("utf-8-sig", errors="strict") if _is_utf8(raw) else raw.decode("gb18030")
+    try:
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
+    except pd.errors.ParserError as exc:
+        raise InputError(f"not a CSV table: {exc}", file=name) from exc
+    table.columns = [str(c).strip() for c in table.columns]
+    head = [c.lower() for c in table.columns[:3]]
+    if head != _KEYS:
+        raise InputError(f"header must start with date,hour,type, found {','.join(table.columns[:3])!r}",
+                         file=name, row=1)
+    stations = table.columns[3:]
+    unnamed = [c for c in stations if not c or c.startswith("Unnamed:")]
+    if unnamed:
+        raise InputError("a station column has no code in the header", file=name, row=1,
+                         field=unnamed[0])
+    duplicated = stations[stations.duplicated()].tolist()
+    if duplicated:
+        raise InputError("station column appears twice in the header", file=name, row=1,
+                         field=duplicated[0])
+    if not len(stations):
+        raise InputError("header names no station columns", file=name, row=1)
+    if table.empty:
+        raise InputError("no rows after the header", file=name, row=2)
+    table.columns = _KEYS + list(stations)
+    # Line numbers as a person sees them in an editor: header is line 1.
+    table.insert(0, "_line", np.arange(2, len(table) + 2))
+    return table
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _valid_lines(table: pd.DataFrame, name: str, rejects: list[Reject]) -> pd.DataFrame:
+    """Drop lines with a bad date, hour or type, or repeating an earlier line."""
+    day = pd.to_datetime(table["date"].str.strip(), format="%Y%m%d", errors="coerce")
+    hour = pd.to_numeric(table["hour"].str.strip(), errors="coerce")
+    kind = table["type"].str.strip()
+    problems = pd.Series("", index=table.index, dtype="str")
+    problems = problems.mask(day.isna(), "bad date (expected YYYYMMDD)")
+    bad_hour = hour.isna() | (hour % 1 != 0) | (hour < 0) | (hour > 23)
+    problems = problems.mask((problems == "") & bad_hour, "bad hour (expected 0-23)")
+    problems = problems.mask((problems == "") & ~kind.isin(list(TYPES)), "unknown type")
+    fields = {"bad date (expected YYYYMMDD)": "date", "bad hour (expected 0-23)": "hour",
+              "unknown type": "type"}
+    for idx in problems[problems != ""].index:
+        reason = problems[idx]
+        fld = fields[reason]
+        rejects.append(Reject(reason=f"{reason}: {table.at[idx, fld]!r}", line=int(table.at[idx, "_line"]),
+                              field=fld, value=str(table.at[idx, fld]),
+                              raw=",".join(table.loc[idx, _KEYS])))
+    ok = table[problems == ""].assign(date=day[problems == ""], hour=hour[problems == ""].astype(int),
+                                      type=kind[problems == ""])
+    dup = ok.duplicated(subset=_KEYS, keep="first")
+    if dup.any():
+        first = ok[~dup].set_index(_KEYS)["_line"]
+        for _, row in ok[dup].iterrows():
+            rejects.append(Reject(
+                reason=f"duplicate line for {row['date']:%Y%m%d} hour {row['hour']} type "
+                       f"{row['type']}, first given on line {first[(row['date'], row['hour'], row['type'])]}",
+                line=int(row["_line"]), field="type", value=row["type"]))
+        ok = ok[~dup]
+    return ok
+
+
+def _to_station_hours(lines: pd.DataFrame, hour_label: str, rejects: list[Reject]) -> pd.DataFrame:
+    # Every type is checked, carried or not: a garbled cell anywhere is reported.
+    long = lines.melt(id_vars=["_line", *_KEYS], var_name="station_code", value_name="cell")
+    long["cell"] = long["cell"].str.strip()
+    long = long[long["cell"] != ""]
+    value = pd.to_numeric(long["cell"], errors="coerce")
+    bad = value.isna() | (value < 0)
+    long = long.assign(value=value, column=long["type"].map(TYPES))
+    offset = 0 if hour_label == "ending" else 1
+    long["ts"] = (long["date"] + pd.to_timedelta(long["hour"] + offset, unit="h")).dt.tz_localize(BEIJING)
+    bad_keys = _reject_bad_cells(long[bad], rejects)
+    good = long[~bad & long["column"].notna()]
+    if bad_keys is not None:
+        key = pd.MultiIndex.from_frame(good[["station_code", "ts"]])
+        good = good[~key.isin(bad_keys)]
+    wide = good.pivot_table(index=["station_code", "ts"], columns="column", values="value",
+                            aggfunc="first")
+    lines_of = good.groupby(["station_code", "ts"])["_line"].min()
+    frame = wide.reindex(columns=[c for c in PARSED_COLUMNS if c not in ("station_code", "ts",
+                                                                          "source_line")])
+    frame = frame.assign(source_line=lines_of).reset_index()
+    frame["station_code"] = frame["station_code"].astype("str")
+    return frame[list(PARSED_COLUMNS)].astype({c: "float64" for c in PARSED_COLUMNS[2:-1]})
+
+
+def _reject_bad_cells(bad: pd.DataFrame, rejects: list[Reject]) -> pd.MultiIndex | None:
+    """One reject per station-hour with a malformed or negative cell.
+
+    The whole station-hour is refused: a row that mixes a garbled value with
+    good ones cannot be trusted to be aligned (and nothing is lost: the
+    quarantine keeps every cell of it).
+    """
+    if bad.empty:
+        return None
+    for (station, ts), cells in bad.groupby(["station_code", "ts"], sort=True):
+        first = cells.iloc[0]
+        what = "negative value" if pd.notna(first["value"]) else "not a number"
+        listing = "; ".join(f"{t}={c!r} (line {n})" for t, c, n in
+                            zip(cells["type"], cells["cell"], cells["_line"], strict=True))
+        rejects.append(Reject(
+            reason=f"{what} for station {station} at {ts:%Y-%m-%d %H:%M}: {listing}",
+            line=int(first["_line"]), field=str(station), value=str(first["cell"]),
+            raw=listing))
+    return pd.MultiIndex.from_frame(bad[["station_code", "ts"]].drop_duplicates())
+
+
+def _window(name: str, hour_label: str) -> tuple[datetime, datetime] | None:
+    match = _NAME_DATE.search(name)
+    if not match:
+        return None
+    try:
+        day = datetime.strptime(match.group(1), "%Y%m%d").replace(tzinfo=BEIJING)
+    except ValueError:
+        return None
+    first = day if hour_label == "ending" else day + timedelta(hours=1)
+    return first, first + timedelta(hours=23)
+
+
+def file_date(name: str) -> date | None:
+    """The day a station archive file's name says it holds."""
+    match = _NAME_DATE.search(name)
+    if not match:
+        return None
+    try:
+        return datetime.strptime(match.group(1), "%Y%m%d").date()
+    except ValueError:
+        return None

@@ -1,0 +1,290 @@
+"""CNEMC hourly archive, long format: one CSV row per station and hour.
+
+Columns: timepoint, stationcode, longitude, latitude, area, positionname,
+primarypollutant, aqi, pm10, pm10_24h, pm2_5, pm2_5_24h, o3, o3_24h, o3_8h,
+o3_8h_24h, no2, no2_24h, so2, so2_24h, co, co_24h. Units are GB 3095's:
+µg/m³, CO mg/m³. `timepoint` is Beijing time and labels the END of the
+averaging hour, as CNEMC's real-time releases do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.air.schema import MOVING_24H, PARSED_COLUMNS, POLLUTANTS
+from pipelines.core.errors import InputError
+from pipelines.core.parsing import ParseResult, Reject
+from pipelines.core.timeutil import BEIJING
+
+# Archive column -> parsed column. o3_24h, o3_8h, o3_8h_24h, no2_24h and
+# co_24h are published too but not carried.
+VALUE_COLUMNS: dict[str, str] = {
+    "pm2_5": "pm25",
+    "pm10": "pm10",
+    "so2": "so2",
+    "no2": "no2",
+    "o3": "o3",
+    "co": "co",
+    "pm2_5_24h": "pm25_24h",
+    "pm10_24h": "pm10_24h",
+    "so2_24h": "so2_24h",
+    "aqi": "feed_aqi",
+}
+KEY_COLUMNS: tuple[str, ...] = ("timepoint", "stationcode")
+METADATA_COLUMNS: tuple[str, ...] = ("stationcode", "positionname", "longitude", "latitude",
+                                     "area")
+
+# Cells that mean "no value": the archive writes dashes or NA for missing data.
+MISSING_TOKENS = frozenset({"", "\u2014", "-", "--", "na"})
+TIMEPOINT_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+)
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{8})(?!\d)")
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class _Table:
+    """The file's rows with header positions; `rows` are (physical line, cells)."""
+
+    path: Path
+    columns: dict[str, int]
+    width: int
+    rows: list[tuple[int, list[str]]]
+
+    def require(self, names: tuple[str, ...] | list[str]) -> None:
+        for name in names:
+            if name not in self.columns:
+                raise InputError(f"missing required column {name!r}", file=str(self.path),
+                                 field=name)
+
+    def cell(self, cells: list[str], name: str) -> str:
+        return cells[self.columns[name]].strip()
+
+
+def parse_cnemc_archive(path: Path) -> ParseResult:
+    """Parse a CNEMC long hourly archive into PARSED_COLUMNS.
+
+    Rows with a bad timepoint, station code or number cell become Rejects and
+    are left out of the frame. `window` is the natural day of a YYYYMMDD date
+    in the file name, if any.
+    """
+    path = Path(path)
+    table = _read_table(path)
+    table.require([*KEY_COLUMNS, *VALUE_COLUMNS])
+    rows: list[dict[str, object]] = []
+    rejects: list[Reject] = []
+    first_line: dict[tuple[str, datetime], int] = {}
+    for line, cells in table.rows:
+        parsed = _parse_row(table, line, cells)
+        if isinstance(parsed, Reject):
+            rejects.append(parsed)
+            continue
+        key = (str(parsed["station_code"]), parsed["ts"])
+        if key in first_line:
+            rejects.append(Reject(f"duplicate station and hour (first at line {first_line[key]})",
+                                  line=line, field="stationcode", value=key[0],
+                                  raw=",".join(cells)))
+            continue
+        first_line[key] = line
+        rows.append(parsed)
+    return ParseResult(frame=_to_frame(rows), rejects=rejects, window=window_from_name(path.name))
+
+
+def station_metadata(path: Path) -> pd.DataFrame:
+    """Station name, position and area as the archive gives them, one row per station.
+
+    Columns: station_code, station_name, longitude, latitude, area. The first
+    row of a station wins; unreadable coordinates are NaN.
+    """
+    path = Path(path)
+    table = _read_table(path)
+    table.require(METADATA_COLUMNS)
+    seen: dict[str, dict[str, object]] = {}
+    for _line, cells in table.rows:
+        if len(cells) != table.width:
+            continue
+        code = table.cell(cells, "stationcode")
+        if not code or code in seen:
+            continue
+        seen[code] = {
+            "station_code": code,
+            "station_name": table.cell(cells, "positionname") or None,
+            "longitude": _coordinate(table.cell(cells, "longitude")),
+            "latitude": _coordinate(table.cell(cells, "latitude")),
+            "area": table.cell(cells, "area") or None,
+        }
+    frame = pd.DataFrame(list(seen.values()),
+                         columns=["station_code", "station_name", "longitude", "latitude", "area"])
+    return frame.astype({"station_code": "str", "station_name": "str", "area": "str",
+                         "longitude": "float64", "latitude": "float64"})
+
+
+def window_from_name(name: str) -> tuple[datetime, datetime] | None:
+    """[D 01:00, D+1 00:00] Beijing for the YYYYMMDD date D in `name`, else None.
+
+    Hours are labelled by their end, so the natural day D (HJ 663, 00:00-24:00)
+    is the hours ending 01:00 of D through 00:00 of D+1. Two or more dates in
+    the name claim the span from the first to the last.
+    """
+    days = sorted({d for d in (_as_date(m) for m in _DATE_IN_NAME.findall(name)) if d})
+    if not days:
+        return None
+    first = datetime.combine(days[0], time(1), tzinfo=BEIJING)
+    last = datetime.combine(days[-1] + timedelta(days=1), time(0), tzinfo=BEIJING)
+    return (first, last)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _read_table(path: Path) -> _Table:
+    text = _decode(path)
+    if not text.strip():
+        raise InputError("empty file", file=str(path))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    for cells in reader:
+        if not any(c.strip() for c in cells):
+            continue  # blank line
+        if header is None:
+            header = cells
+        else:
+            rows.append((reader.line_num, cells))
+    if header is None:  # only separators, no content
+        raise InputError("empty file", file=str(path))
+    columns = _header_positions(header, path)
+    if not rows:
+        raise InputError("no rows", file=str(path))
+    return _Table(path=path, columns=columns, width=len(header), rows=rows)
+
+
+def _decode(path: Path) -> str:
+    """UTF-8 (with or without BOM), else GB18030, the national superset of GBK."""
+    data = path.read_bytes()
+    if data.startswith(_UTF8_BOM):
+        try:
+            return data[len(_UTF8_BOM):].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"invalid UTF-8 after BOM at byte {exc.start}",
+                             file=str(path)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"neither UTF-8 nor GB18030 (bad byte at {exc.start})",
+                         file=str(path)) from None
+
+
+def _header_positions(header: list[str], path: Path) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = name.strip().lstrip("\ufeff").strip().lower()
+        if not key:
+            continue
+        if key in columns:
+            raise InputError(f"column {key!r} appears twice in the header", file=str(path),
+                             field=key)
+        columns[key] = index
+    return columns
+
+
+# ---------------------------------------------------------------- rows
+
+
+def _parse_row(table: _Table, line: int, cells: list[str]) -> dict[str, object] | Reject:
+    raw = ",".join(cells)
+    if len(cells) != table.width:
+        return Reject(f"row has {len(cells)} fields, header has {table.width}", line=line,
+                      raw=raw)
+    code = table.cell(cells, "stationcode")
+    if not code:
+        return Reject("empty station code", line=line, field="stationcode", raw=raw)
+    stamp = table.cell(cells, "timepoint")
+    ts = parse_timepoint(stamp)
+    if ts is None:
+        return Reject("timepoint is not a Beijing time on the hour (YYYY-MM-DD HH:00[:00])",
+                      line=line, field="timepoint", value=stamp, raw=raw)
+    row: dict[str, object] = {"station_code": code, "ts": ts, "source_line": line}
+    bad: list[tuple[str, str, str]] = []
+    for column, target in VALUE_COLUMNS.items():
+        text = table.cell(cells, column)
+        value = _number(text)
+        if isinstance(value, str):
+            bad.append((column, text, value))
+        else:
+            row[target] = value
+    if bad:
+        return _bad_cells(bad, line, raw)
+    return row
+
+
+def parse_timepoint(text: str) -> datetime | None:
+    """`2026-10-01 13:00:00` or `2026/10/1 13:00` as tz-aware Beijing time, else None."""
+    for fmt in TIMEPOINT_FORMATS:
+        try:
+            moment = datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            continue
+        if (moment.minute, moment.second) != (0, 0):
+            return None
+        return moment.replace(tzinfo=BEIJING)
+    return None
+
+
+def _number(text: str) -> float | str:
+    """The cell's value (NaN when missing), or why it is refused."""
+    if text.lower() in MISSING_TOKENS:
+        return float("nan")
+    if not _NUMBER.match(text):
+        return "not a number"
+    value = float(text)
+    if value < 0:
+        return "negative value"
+    return value
+
+
+def _bad_cells(bad: list[tuple[str, str, str]], line: int, raw: str) -> Reject:
+    column, text, why = bad[0]
+    reason = f"{why} in {column}"
+    if len(bad) > 1:
+        reason += f" (also bad: {', '.join(c for c, _, _ in bad[1:])})"
+    return Reject(reason, line=line, field=column, value=text, raw=raw)
+
+
+def _coordinate(text: str) -> float:
+    return float(text) if _NUMBER.match(text) else float("nan")
+
+
+def _as_date(digits: str) -> date | None:
+    try:
+        return datetime.strptime(digits, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _to_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    numeric = [*POLLUTANTS, *MOVING_24H, "feed_aqi"]
+    frame = pd.DataFrame(rows, columns=list(PARSED_COLUMNS))
+    return frame.astype({
+        "station_code": "str",
+        "ts": pd.DatetimeTZDtype(unit="us", tz=BEIJING),
+        **dict.fromkeys(numeric, "float64"),
+        "source_line": "int64",
+    })

@@ -1,0 +1,203 @@
+"""The `envmon` command line: the same pipeline functions Airflow calls."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from pipelines.core.errors import EnvmonError
+
+EPILOG = """\
+examples:
+  envmon demo                                   generate demo feeds, load a month, build the warehouse
+  envmon ingest air --format china-sites data/china_sites_20261001.csv
+  envmon pull air --source china-sites --start 2026-10-01 --end 2026-10-07
+  envmon query "SELECT city_code, avg(pm25) FROM air_daily_city GROUP BY 1 ORDER BY 2 DESC"
+
+Everything envmon writes goes under $ENVMON_HOME (default ./var): landing/
+(received bytes), lake/ (Parquet), quarantine/, ledger/, data_docs/ (Great
+Expectations) and warehouse.duckdb (open it read-only with DuckDB).
+Sources are configured in config/sources.yaml (or $ENVMON_CONFIG_DIR).
+"""
+
+# Exit codes: 0 done (warnings printed), 1 bad input or configuration,
+# 3 a pull delivered less than it should (incomplete batch): a scheduler
+# should retry.
+EXIT_BAD_INPUT = 1
+EXIT_INCOMPLETE = 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.handler(args)
+    except EnvmonError as exc:
+        print(f"envmon: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("envmon: interrupted; loaded partitions are intact, re-run to finish",
+              file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="envmon", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Yangtze River Delta environmental monitoring: ingest, check, store and "
+                    "query air-quality data.")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    ingest = sub.add_parser("ingest", help="parse, check and load local files",
+                            description="Parse, check and load local files. Each file is one "
+                                        "run in the ledger; bad rows go to quarantine.")
+    ingest.add_argument("domain", choices=["air"], help="which data the files hold")
+    ingest.add_argument("--format", required=True, dest="fmt",
+                        choices=["china-sites", "cnemc-archive"],
+                        help="file format: china-sites (china_sites_YYYYMMDD.csv, wide) or "
+                             "cnemc-archive (long, one row per station-hour)")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--source", help="source name recorded with the rows "
+                                         "(default: the format)")
+    _common_load_flags(ingest)
+    ingest.set_defaults(handler=_cmd_ingest)
+
+    pull = sub.add_parser("pull", help="fetch from a configured source, then ingest",
+                          description="Fetch days START..END (Beijing dates, inclusive) from a "
+                                      "source configured in config/sources.yaml into landing, "
+                                      "then ingest them.")
+    pull.add_argument("domain", choices=["air"])
+    pull.add_argument("--source", required=True, help="source name in config/sources.yaml "
+                                                      "(demo, china-sites, cnemc-archive, openaq)")
+    pull.add_argument("--start", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    pull.add_argument("--end", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    _common_load_flags(pull)
+    pull.set_defaults(handler=_cmd_pull)
+
+    demo = sub.add_parser("demo", help="run the whole pipeline on generated demo feeds",
+                          description="Generate demo feeds in the real formats for the "
+                                      "region, run them through the pipeline for one month "
+                                      "and build the warehouse.")
+    demo.add_argument("--month", help="YYYY-MM (default: the last full month)")
+    demo.add_argument("--seed", type=int, default=2026, help="generator seed (default 2026)")
+    demo.set_defaults(handler=_cmd_demo)
+
+    query = sub.add_parser("query", help="run read-only SQL against the warehouse")
+    query.add_argument("sql", help='SQL, e.g. "SELECT * FROM ingest_runs LIMIT 5"')
+    query.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    query.set_defaults(handler=_cmd_query)
+
+    wh = sub.add_parser("warehouse", help="rebuild warehouse.duckdb from warehouse/*.sql")
+    wh.set_defaults(handler=_cmd_warehouse)
+    return parser
+
+
+def _common_load_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="reload files whose exact bytes were already loaded")
+    p.add_argument("--no-data-docs", dest="data_docs", action="store_false",
+                   help="skip rendering Great Expectations Data Docs (faster)")
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from pipelines.air.ingest import ingest_files
+
+    missing = [p for p in args.paths if not p.is_file()]
+    if missing:
+        raise EnvmonError(f"{missing[0]}: no such file")
+    records = _run_with_progress(
+        args.paths, lambda path: ingest_files([path], args.fmt, source=args.source,
+                                              force=args.force, data_docs=args.data_docs))
+    _rebuild_warehouse()
+    return _exit_code(records, incomplete_fails=False)
+
+
+def _cmd_pull(args: argparse.Namespace) -> int:
+    from pipelines.air.pull import pull
+
+    started = time.perf_counter()
+    records = pull(args.source, args.start, args.end, force=args.force,
+                   data_docs=args.data_docs)
+    for record in records:
+        _print_run(record)
+    _rebuild_warehouse()
+    print(f"pulled {len(records)} batch(es) in {time.perf_counter() - started:.1f}s")
+    return _exit_code(records, incomplete_fails=True)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.demo import run_demo
+
+    return run_demo(month=args.month, seed=args.seed)
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from pipelines.core.warehouse import connect_read_only
+
+    con = connect_read_only()
+    try:
+        relation = con.sql(args.sql)
+        if relation is None:
+            return 0
+        if args.csv:
+            relation.to_df().to_csv(sys.stdout, index=False)
+        else:
+            relation.show(max_rows=200, max_width=200)
+    except Exception as exc:  # duckdb raises many types; a user's SQL error is not a crash
+        raise EnvmonError(f"query failed: {str(exc).splitlines()[0]}") from exc
+    finally:
+        con.close()
+    return 0
+
+
+def _cmd_warehouse(args: argparse.Namespace) -> int:
+    path = _rebuild_warehouse()
+    print(f"warehouse rebuilt: {path}")
+    return 0
+
+
+def _rebuild_warehouse() -> Path:
+    from pipelines.core.warehouse import build
+
+    return build()
+
+
+def _run_with_progress(items: Sequence[Path], run_one) -> list:
+    records = []
+    total = len(items)
+    for number, item in enumerate(items, start=1):
+        for record in run_one(item):
+            _print_run(record, prefix=f"[{number}/{total}] ")
+            records.append(record)
+    return records
+
+
+def _print_run(record, prefix: str = "") -> None:
+    files = ", ".join(record.files) or record.sha256[:12]
+    line = (f"{prefix}{files}: {record.status}, {record.rows_loaded:,} rows loaded, "
+            f"{record.rows_quarantined:,} quarantined "
+            f"({sum(record.timings.values()):.1f}s, run {record.run_id})")
+    print(line, flush=True)
+    if record.message:
+        stream = sys.stderr if record.status in ("failed", "incomplete") else sys.stdout
+        label = {"failed": "error", "incomplete": "warning"}.get(record.status, "note")
+        print(f"  {label}: {record.message}", file=stream, flush=True)
+
+
+def _exit_code(records: list, *, incomplete_fails: bool) -> int:
+    if any(r.status == "failed" for r in records):
+        return EXIT_BAD_INPUT
+    if incomplete_fails and any(r.status == "incomplete" for r in records):
+        return EXIT_INCOMPLETE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

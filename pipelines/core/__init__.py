@@ -1,0 +1,1 @@
+"""Shared machinery: settings, landing, lake, ledger, quarantine."""

@@ -1,0 +1,105 @@
+"""The run ledger: one row per ingest run, so every batch can be accounted for.
+
+rows_in = rows_loaded + rows_quarantined, always (checked before writing).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.core.atomic import write_atomic, write_bytes_atomic
+from pipelines.core.settings import home
+
+# ok: loaded and every check passed; incomplete: loaded, but a batch-level
+# check (completeness) failed; failed: nothing loaded (unreadable file, or a
+# fatal check sent the whole batch to quarantine); duplicate: these exact
+# bytes were already loaded, nothing done.
+STATUSES = ("ok", "incomplete", "failed", "duplicate")
+
+LEDGER_SCHEMA = pa.schema([
+    ("run_id", pa.string()),
+    ("dataset", pa.string()),
+    ("source", pa.string()),
+    ("files", pa.string()),
+    ("sha256", pa.string()),
+    ("started_at", pa.timestamp("us", tz="UTC")),
+    ("finished_at", pa.timestamp("us", tz="UTC")),
+    ("duration_s", pa.float64()),
+    ("rows_in", pa.int64()),
+    ("rows_loaded", pa.int64()),
+    ("rows_quarantined", pa.int64()),
+    ("status", pa.string()),
+    ("validation_success", pa.bool_()),
+    ("message", pa.string()),
+    ("partitions", pa.string()),
+    ("timings", pa.string()),
+])
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    dataset: str
+    source: str
+    files: list[str]
+    sha256: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    status: str = "ok"
+    validation_success: bool | None = None
+    message: str = ""
+    partitions: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def check_balance(self) -> None:
+        if self.rows_in != self.rows_loaded + self.rows_quarantined:
+            raise AssertionError(
+                f"ledger does not balance for run {self.run_id}: rows_in {self.rows_in} != "
+                f"loaded {self.rows_loaded} + quarantined {self.rows_quarantined}")
+
+
+def record_run(record: RunRecord) -> Path:
+    """Write the run's ledger row (one small Parquet file per run)."""
+    record.check_balance()
+    if record.status not in STATUSES:
+        raise ValueError(f"unknown run status {record.status!r}")
+    record.finished_at = record.finished_at or datetime.now(UTC)
+    row = asdict(record)
+    row["files"] = ";".join(record.files)
+    row["partitions"] = ";".join(record.partitions)
+    row["timings"] = json.dumps({k: round(v, 4) for k, v in record.timings.items()})
+    row["duration_s"] = (record.finished_at - record.started_at).total_seconds()
+    table = pa.Table.from_pylist([row], schema=LEDGER_SCHEMA)
+    path = home().ledger / "runs" / f"{record.run_id}.parquet"
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp))
+    if record.status in ("ok", "incomplete"):
+        _mark_loaded(record.dataset, record.sha256, record.run_id)
+    return path
+
+
+def loaded_by(dataset: str, sha256: str) -> str | None:
+    """The run that already loaded these exact bytes into `dataset`, if any."""
+    marker = _marker(dataset, sha256)
+    return marker.read_text().strip() if marker.exists() else None
+
+
+def _mark_loaded(dataset: str, sha256: str, run_id: str) -> None:
+    write_bytes_atomic(_marker(dataset, sha256), run_id.encode())
+
+
+def _marker(dataset: str, sha256: str) -> Path:
+    return home().ledger / "loaded" / dataset / sha256

@@ -1,0 +1,122 @@
+"""Build warehouse.duckdb: views over the lake and marts, from warehouse/*.sql.
+
+DuckDB allows one read-write process or many read-only ones, never both, so
+loads never write the warehouse file: the builder writes a new file and
+renames it into place. An analyst who holds the old file open keeps reading
+it; the next connection sees the new one. The views read the lake's Parquet
+through globs, so partitions written after a build show up without one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.core.settings import WAREHOUSE_SQL_DIR, home
+
+_PLACEHOLDER = re.compile(
+    r"\{\{\s*(lake|ledger|quarantine|reference|home)(?::([a-z0-9_]+))?\s*\}\}")
+
+
+def lake_tables() -> dict[str, Callable[[], pa.Schema]]:
+    """Every lake dataset and its full schema (partition column included)."""
+    from pipelines.air.schema import lake_tables as air_tables
+
+    return {**air_tables()}
+
+
+def build(target: Path | None = None) -> Path:
+    """Rebuild the warehouse file from warehouse/*.sql, in file-name order."""
+    import duckdb
+
+    target = target or home().warehouse
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            for sql_file in sorted(WAREHOUSE_SQL_DIR.glob("*.sql")):
+                con.execute(render(sql_file.read_text(encoding="utf-8")))
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+    return target
+
+
+def render(sql: str) -> str:
+    """Replace {{lake:NAME}}, {{reference:NAME}}, {{ledger}}, {{quarantine}} with readers."""
+    return _PLACEHOLDER.sub(lambda m: _relation(m.group(1), m.group(2)), sql)
+
+
+def _relation(kind: str, name: str | None) -> str:
+    h = home()
+    if kind == "home":
+        return _quote(str(h.root))
+    if kind == "reference":
+        from pipelines.core.reference import reference_path
+
+        # Codes are keys with leading zeros and letters: read every cell as text.
+        path = _quote(str(reference_path(f"{name}.csv")))
+        return f"read_csv({path}, header = true, all_varchar = true)"
+    if kind == "ledger":
+        return _reader(h.ledger / "runs", "*.parquet", _ledger_schema(), hive=False)
+    if kind == "quarantine":
+        return _reader(h.quarantine, "**/*.parquet", _quarantine_schema(), hive=False)
+    tables = lake_tables()
+    if name not in tables:
+        raise KeyError(f"warehouse SQL names unknown lake dataset {name!r}")
+    return _reader(h.dataset(name), "*/*.parquet", tables[name](), hive=True)
+
+
+def _reader(directory: Path, pattern: str, schema: pa.Schema, *, hive: bool) -> str:
+    """read_parquet over the files, or over an empty typed file when none exist yet.
+
+    A view over a glob that matches nothing fails at query time, and an
+    analyst should see an empty table with the right columns instead.
+    """
+    if any(directory.glob(pattern)):
+        glob = _quote(str(directory / pattern))
+        options = ", hive_partitioning = true" if hive else ""
+        return f"read_parquet({glob}, union_by_name = true{options})"
+    empty = home().root / "lake_schemas" / f"{directory.name}.parquet"
+    empty.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(schema.empty_table(), empty)
+    return f"read_parquet({_quote(str(empty))})"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ledger_schema() -> pa.Schema:
+    from pipelines.core.ledger import LEDGER_SCHEMA
+
+    return LEDGER_SCHEMA
+
+
+def _quarantine_schema() -> pa.Schema:
+    from pipelines.core.quarantine import QUARANTINE_SCHEMA
+
+    return QUARANTINE_SCHEMA
+
+
+def connect_read_only(path: Path | None = None):  # -> duckdb.DuckDBPyConnection
+    """A read-only connection, as analysts open it."""
+    import duckdb
+
+    path = path or home().warehouse
+    if not path.exists():
+        from pipelines.core.errors import EnvmonError
+
+        raise EnvmonError(f"{path}: no warehouse yet; run `envmon demo` or an ingest first")
+    return duckdb.connect(str(path), read_only=True)

@@ -1,0 +1,1 @@
+"""Helpers shared by test packages (a scripted local HTTP server)."""

@@ -13,7 +13,7 @@ from pipelines.core.errors import EnvmonError
 
 EPILOG = """\
 examples:
-  envmon demo                                   generate demo feeds, load a month, build the warehouse
+  envmon demo          generate demo feeds, load a month, build the warehouse
   envmon ingest air --format china-sites data/china_sites_20261001.csv
   envmon pull air --source china-sites --start 2026-10-01 --end 2026-10-07
   envmon query "SELECT city_code, avg(pm25) FROM air_daily_city GROUP BY 1 ORDER BY 2 DESC"

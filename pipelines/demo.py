@@ -8,6 +8,14 @@ from datetime import date, timedelta
 from pipelines.core.errors import ConfigError
 from pipelines.core.settings import home
 
+EXAMPLE_QUERIES = (
+    ("worst days", "SELECT date, city_code, pm25, aqi, primary_pollutant FROM air_daily_city "
+                   "ORDER BY aqi DESC LIMIT 10"),
+    ("quarantine", "SELECT file, line, field, reason FROM quarantine LIMIT 20"),
+    ("runs", "SELECT run_id, files, status, rows_in, rows_loaded, rows_quarantined "
+             "FROM ingest_runs ORDER BY started_at DESC LIMIT 10"),
+)
+
 
 def demo_month(month: str | None, today: date | None = None) -> tuple[date, date]:
     """First and last day of `month` (YYYY-MM), default the last full month."""
@@ -71,10 +79,8 @@ def _summary(records: list, warehouse, seconds: float) -> None:
     print("worst cities by mean PM2.5 (µg/m³):")
     for city, code, pm25, days, aqi in worst:
         print(f"  {city:<14} {code}  PM2.5 {pm25}  days AQI>100: {days}  worst AQI: {aqi}")
-    print(f"""
-query the warehouse (read-only, from any directory):
-  envmon query "SELECT date, city_code, pm25, aqi, primary_pollutant FROM air_daily_city ORDER BY aqi DESC LIMIT 10"
-  duckdb -readonly {warehouse}
-  quarantine:  envmon query "SELECT file, line, field, reason FROM quarantine LIMIT 20"
-  runs:        envmon query "SELECT run_id, files, status, rows_in, rows_loaded, rows_quarantined FROM ingest_runs ORDER BY started_at DESC LIMIT 10"
-Data Docs (Great Expectations): {home().data_docs / 'index.html'}""")
+    print("\nquery the warehouse (read-only, from any directory):")
+    for label, sql in EXAMPLE_QUERIES:
+        print(f'  {label:<12} envmon query "{sql}"')
+    print(f"  {'duckdb':<12} duckdb -readonly {warehouse}")
+    print(f"Data Docs (Great Expectations): {home().data_docs / 'index.html'}")

@@ -9,6 +9,7 @@ one day of the region, whatever the length of a backfill.
 from __future__ import annotations
 
 import pandas as pd
+
 from pipelines.air import schema
 from pipelines.core import lake
 from pipelines.core.config import domain_settings

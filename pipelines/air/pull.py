@@ -88,11 +88,15 @@ def _pull_openaq(source: str, cfg: dict, start: date, end: date, *, force: bool,
     t0 = datetime.combine(start, time(0), tzinfo=BEIJING)
     t1 = datetime.combine(end + timedelta(days=1), time(0), tzinfo=BEIJING)
     landed: list[LandedFile] = []
+    # The fetch's own metadata, not landing's sidecar: identical bytes (an
+    # empty page) from two sensors share one sidecar.
+    metas: list[dict] = []
     for sensor in sensors:
         pages = fetch_pages(sensor.sensor_id, t0, t1, base_url=cfg.get("base_url"),
                             api_key_env=cfg.get("api_key_env", "OPENAQ_API_KEY"),
                             limit=int(cfg.get("page_limit", 1000)))
         for number, page in enumerate(pages, start=1):
+            metas.append({"sensor_id": sensor.sensor_id, "params": page.params})
             landed.append(land_bytes(
                 page.body, domain="air", source=source,
                 name=f"openaq_sensor{sensor.sensor_id}_{start:%Y%m%d}-{end:%Y%m%d}_p{number}.json",
@@ -101,7 +105,8 @@ def _pull_openaq(source: str, cfg: dict, start: date, end: date, *, force: bool,
     window = (t0 + timedelta(hours=1), t1)
 
     def parse():
-        return parse_pages([(f.read_bytes(), f.meta) for f in landed], sensors,
+        return parse_pages([(f.read_bytes(), m) for f, m in zip(landed, metas, strict=True)],
+                           sensors,
                            min_coverage=float(cfg.get("min_coverage_percent", 75)),
                            window=window)
 

@@ -17,7 +17,10 @@ def scheduled_sources() -> list[str]:
 
 def natural_day_of_interval(interval_end: datetime):  # -> date
     """The Beijing natural day the hour ending at `interval_end` belongs to."""
-    return (interval_end.astimezone(BEIJING) - timedelta(hours=1)).date()
+    # Through a plain timestamp: pendulum's arithmetic on a ZoneInfo-converted
+    # DateTime drops the zone and gives the wrong day.
+    local = datetime.fromtimestamp(interval_end.timestamp(), tz=BEIJING)
+    return (local - timedelta(hours=1)).date()
 
 
 def pull_for_interval(source: str, interval_end: datetime) -> dict:

@@ -106,7 +106,9 @@ def run_batch(spec: DatasetSpec, landed: list[LandedFile], parse: Callable[[], P
     record.rows_quarantined = len(quarantined)
     record.validation_success = outcome.success
     messages = outcome.fatal_failures + outcome.batch_failures
-    if outcome.fatal_failures:
+    if record.rows_in and not record.rows_loaded and not outcome.fatal_failures:
+        messages.append("no row passed the checks (see quarantine)")
+    if outcome.fatal_failures or (record.rows_in and not record.rows_loaded):
         record.status = "failed"
     elif outcome.batch_failures:
         record.status = "incomplete"

@@ -133,8 +133,10 @@ def _cities(key: _FileKey, provinces_key: _FileKey) -> pd.DataFrame:
         frame,
         unknown,
         path,
-        lambda r: f"city {r['city_code']}: province_code {r['province_code']!r} "
-        f"is not in {provinces_key[0]}",
+        lambda r: (
+            f"city {r['city_code']}: province_code {r['province_code']!r} "
+            f"is not in {provinces_key[0]}"
+        ),
     )
     # GB/T 2260: the first two digits of a city's adcode are its province's.
     mismatch = frame["city_code"].str[:2] != frame["province_code"].str[:2]
@@ -148,9 +150,7 @@ def _cities(key: _FileKey, provinces_key: _FileKey) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=8)
-def _air_stations(
-    key: _FileKey, cities_key: _FileKey, provinces_key: _FileKey
-) -> pd.DataFrame:
+def _air_stations(key: _FileKey, cities_key: _FileKey, provinces_key: _FileKey) -> pd.DataFrame:
     path = key[0]
     frame = _read_csv(path, AIR_STATION_COLUMNS)
     _require_values(frame, path, ("station_code", "city_code", "demo"))
@@ -161,8 +161,9 @@ def _air_stations(
         frame,
         unknown,
         path,
-        lambda r: f"station {r['station_code']}: city_code {r['city_code']!r} "
-        f"is not in {cities_key[0]}",
+        lambda r: (
+            f"station {r['station_code']}: city_code {r['city_code']!r} is not in {cities_key[0]}"
+        ),
     )
     frame["longitude"] = _coordinate(frame, path, "longitude", 180.0)
     frame["latitude"] = _coordinate(frame, path, "latitude", 90.0)

@@ -188,3 +188,16 @@ def test_empty_file_or_header_only(tmp_path: Path, content: bytes, message: str)
 def test_parse_timepoint(text: str, expected: datetime | None) -> None:
     assert parse_timepoint(text) == expected
 
+
+
+def test_delivered_name_gives_window_and_error_label(tmp_path: Path) -> None:
+    # Landing stores files under their sha256; the delivered name is passed in.
+    landed = tmp_path / "3f7a9c.csv"
+    landed.write_bytes(GOOD.read_bytes())
+    assert parse_cnemc_archive(landed).window is None
+    result = parse_cnemc_archive(landed, name="cnemc_archive_20261001.csv")
+    assert result.window == (datetime(2026, 10, 1, 1, tzinfo=BEIJING),
+                             datetime(2026, 10, 2, 0, tzinfo=BEIJING))
+    landed.write_bytes(b"")
+    with pytest.raises(InputError, match="cnemc_archive_20261001.csv: empty file"):
+        parse_cnemc_archive(landed, name="cnemc_archive_20261001.csv")

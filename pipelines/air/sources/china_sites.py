@@ -12,6 +12,7 @@ convention of CNEMC's real-time release.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from datetime import date, datetime, timedelta
@@ -63,33 +64,39 @@ def _read(path: Path, name: str) -> pd.DataFrame:
     if not raw.strip():
         raise InputError("empty file", file=name)
     text = raw.decode("utf-8-sig", errors="strict") if _is_utf8(raw) else raw.decode("gb18030")
+    header = [c.strip() for c in next(csv.reader(io.StringIO(text)))]
+    _check_header(header, name)
     try:
-        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            skipinitialspace=True)
-    except pd.errors.ParserError as exc:
+        # The header is read above (pandas would rename a repeated column).
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, header=None,
+                            skiprows=1, names=_KEYS + header[3:], skipinitialspace=True)
+    except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"not a CSV table: {exc}", file=name) from exc
-    table.columns = [str(c).strip() for c in table.columns]
-    head = [c.lower() for c in table.columns[:3]]
-    if head != _KEYS:
-        raise InputError(f"header must start with date,hour,type, found {','.join(table.columns[:3])!r}",
-                         file=name, row=1)
-    stations = table.columns[3:]
-    unnamed = [c for c in stations if not c or c.startswith("Unnamed:")]
-    if unnamed:
-        raise InputError("a station column has no code in the header", file=name, row=1,
-                         field=unnamed[0])
-    duplicated = stations[stations.duplicated()].tolist()
-    if duplicated:
-        raise InputError("station column appears twice in the header", file=name, row=1,
-                         field=duplicated[0])
-    if not len(stations):
-        raise InputError("header names no station columns", file=name, row=1)
     if table.empty:
         raise InputError("no rows after the header", file=name, row=2)
-    table.columns = _KEYS + list(stations)
+    # A short line leaves its last cells absent: missing, like an empty cell.
+    table = table.fillna("")
     # Line numbers as a person sees them in an editor: header is line 1.
     table.insert(0, "_line", np.arange(2, len(table) + 2))
     return table
+
+
+def _check_header(header: list[str], name: str) -> None:
+    if [c.lower() for c in header[:3]] != _KEYS:
+        raise InputError(f"header must start with date,hour,type, found {','.join(header[:3])!r}",
+                         file=name, row=1)
+    stations = header[3:]
+    if not stations:
+        raise InputError("header names no station columns", file=name, row=1)
+    if "" in stations:
+        raise InputError("a station column has no code in the header", file=name, row=1,
+                         field=f"column {stations.index('') + 4}")
+    seen: set[str] = set()
+    for code in stations:
+        if code in seen:
+            raise InputError("station column appears twice in the header", file=name, row=1,
+                             field=code)
+        seen.add(code)
 
 
 def _is_utf8(raw: bytes) -> bool:
@@ -115,21 +122,27 @@ def _valid_lines(table: pd.DataFrame, name: str, rejects: list[Reject]) -> pd.Da
     for idx in problems[problems != ""].index:
         reason = problems[idx]
         fld = fields[reason]
-        rejects.append(Reject(reason=f"{reason}: {table.at[idx, fld]!r}", line=int(table.at[idx, "_line"]),
-                              field=fld, value=str(table.at[idx, fld]),
-                              raw=",".join(table.loc[idx, _KEYS])))
-    ok = table[problems == ""].assign(date=day[problems == ""], hour=hour[problems == ""].astype(int),
-                                      type=kind[problems == ""])
+        value = str(table.at[idx, fld])
+        rejects.append(Reject(reason=f"{reason}: {value!r}", line=int(table.at[idx, "_line"]),
+                              field=fld, value=value, raw=_raw_line(table, idx)))
+    keep = problems == ""
+    ok = table[keep].assign(date=day[keep], hour=hour[keep].astype(int), type=kind[keep])
     dup = ok.duplicated(subset=_KEYS, keep="first")
     if dup.any():
         first = ok[~dup].set_index(_KEYS)["_line"]
-        for _, row in ok[dup].iterrows():
+        for idx, row in ok[dup].iterrows():
+            key = (row["date"], row["hour"], row["type"])
             rejects.append(Reject(
                 reason=f"duplicate line for {row['date']:%Y%m%d} hour {row['hour']} type "
-                       f"{row['type']}, first given on line {first[(row['date'], row['hour'], row['type'])]}",
-                line=int(row["_line"]), field="type", value=row["type"]))
+                       f"{row['type']}, first given on line {first[key]}",
+                line=int(row["_line"]), field="type", value=row["type"],
+                raw=_raw_line(table, idx)))
         ok = ok[~dup]
     return ok
+
+
+def _raw_line(table: pd.DataFrame, idx: int) -> str:
+    return ",".join(str(v) for v in table.loc[idx].drop("_line"))
 
 
 def _to_station_hours(lines: pd.DataFrame, hour_label: str, rejects: list[Reject]) -> pd.DataFrame:
@@ -141,7 +154,8 @@ def _to_station_hours(lines: pd.DataFrame, hour_label: str, rejects: list[Reject
     bad = value.isna() | (value < 0)
     long = long.assign(value=value, column=long["type"].map(TYPES))
     offset = 0 if hour_label == "ending" else 1
-    long["ts"] = (long["date"] + pd.to_timedelta(long["hour"] + offset, unit="h")).dt.tz_localize(BEIJING)
+    hours = pd.to_timedelta(long["hour"] + offset, unit="h")
+    long["ts"] = (long["date"] + hours).dt.tz_localize(BEIJING)
     bad_keys = _reject_bad_cells(long[bad], rejects)
     good = long[~bad & long["column"].notna()]
     if bad_keys is not None:

@@ -59,7 +59,7 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 class _Table:
     """The file's rows with header positions; `rows` are (physical line, cells)."""
 
-    path: Path
+    name: str
     columns: dict[str, int]
     width: int
     rows: list[tuple[int, list[str]]]
@@ -67,22 +67,24 @@ class _Table:
     def require(self, names: tuple[str, ...] | list[str]) -> None:
         for name in names:
             if name not in self.columns:
-                raise InputError(f"missing required column {name!r}", file=str(self.path),
+                raise InputError(f"missing required column {name!r}", file=self.name,
                                  field=name)
 
     def cell(self, cells: list[str], name: str) -> str:
         return cells[self.columns[name]].strip()
 
 
-def parse_cnemc_archive(path: Path) -> ParseResult:
+def parse_cnemc_archive(path: Path, *, name: str | None = None) -> ParseResult:
     """Parse a CNEMC long hourly archive into PARSED_COLUMNS.
 
-    Rows with a bad timepoint, station code or number cell become Rejects and
-    are left out of the frame. `window` is the natural day of a YYYYMMDD date
-    in the file name, if any.
+    `name` is the name the file was delivered under (landing renames files to
+    their sha256): errors name it, and a YYYYMMDD date in it gives `window`,
+    that natural day. Rows with a bad timepoint, station code or number cell
+    become Rejects and are left out of the frame.
     """
     path = Path(path)
-    table = _read_table(path)
+    name = name or path.name
+    table = _read_table(path, name)
     table.require([*KEY_COLUMNS, *VALUE_COLUMNS])
     rows: list[dict[str, object]] = []
     rejects: list[Reject] = []
@@ -100,17 +102,17 @@ def parse_cnemc_archive(path: Path) -> ParseResult:
             continue
         first_line[key] = line
         rows.append(parsed)
-    return ParseResult(frame=_to_frame(rows), rejects=rejects, window=window_from_name(path.name))
+    return ParseResult(frame=_to_frame(rows), rejects=rejects, window=window_from_name(name))
 
 
-def station_metadata(path: Path) -> pd.DataFrame:
+def station_metadata(path: Path, *, name: str | None = None) -> pd.DataFrame:
     """Station name, position and area as the archive gives them, one row per station.
 
     Columns: station_code, station_name, longitude, latitude, area. The first
     row of a station wins; unreadable coordinates are NaN.
     """
     path = Path(path)
-    table = _read_table(path)
+    table = _read_table(path, name or path.name)
     table.require(METADATA_COLUMNS)
     seen: dict[str, dict[str, object]] = {}
     for _line, cells in table.rows:
@@ -150,10 +152,10 @@ def window_from_name(name: str) -> tuple[datetime, datetime] | None:
 # ---------------------------------------------------------------- reading
 
 
-def _read_table(path: Path) -> _Table:
-    text = _decode(path)
+def _read_table(path: Path, name: str) -> _Table:
+    text = _decode(path, name)
     if not text.strip():
-        raise InputError("empty file", file=str(path))
+        raise InputError("empty file", file=name)
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
@@ -165,14 +167,14 @@ def _read_table(path: Path) -> _Table:
         else:
             rows.append((reader.line_num, cells))
     if header is None:  # only separators, no content
-        raise InputError("empty file", file=str(path))
-    columns = _header_positions(header, path)
+        raise InputError("empty file", file=name)
+    columns = _header_positions(header, name)
     if not rows:
-        raise InputError("no rows", file=str(path))
-    return _Table(path=path, columns=columns, width=len(header), rows=rows)
+        raise InputError("no rows", file=name)
+    return _Table(name=name, columns=columns, width=len(header), rows=rows)
 
 
-def _decode(path: Path) -> str:
+def _decode(path: Path, name: str) -> str:
     """UTF-8 (with or without BOM), else GB18030, the national superset of GBK."""
     data = path.read_bytes()
     if data.startswith(_UTF8_BOM):
@@ -180,7 +182,7 @@ def _decode(path: Path) -> str:
             return data[len(_UTF8_BOM):].decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InputError(f"invalid UTF-8 after BOM at byte {exc.start}",
-                             file=str(path)) from None
+                             file=name) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -189,17 +191,17 @@ def _decode(path: Path) -> str:
         return data.decode("gb18030")
     except UnicodeDecodeError as exc:
         raise InputError(f"neither UTF-8 nor GB18030 (bad byte at {exc.start})",
-                         file=str(path)) from None
+                         file=name) from None
 
 
-def _header_positions(header: list[str], path: Path) -> dict[str, int]:
+def _header_positions(header: list[str], name: str) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, name in enumerate(header):
         key = name.strip().lstrip("\ufeff").strip().lower()
         if not key:
             continue
         if key in columns:
-            raise InputError(f"column {key!r} appears twice in the header", file=str(path),
+            raise InputError(f"column {key!r} appears twice in the header", file=name,
                              field=key)
         columns[key] = index
     return columns

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
+import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.air import standards
 from pipelines.core.reference import load_air_stations
 
 TYPES: tuple[str, ...] = (
@@ -61,7 +62,8 @@ DEFAULT_SEED = 2026
 # --- tuning parameters (not facts: chosen so the output looks like YRD data) ---
 
 # PM2.5 (µg/m³): geometric mid-level at the region's centre, seasonal log
-# amplitude (winter ≈ 36·e^0.65 ≈ 69, summer ≈ 19, before weather noise), and
+# amplitude (mid-January 30·e^0.6 ≈ 55, mid-July ≈ 16; weather noise adds ~10%
+# and winter episodes more, giving monthly means ≈ 75-85 and ≈ 20-22), and
 # log gradients per degree: dirtier to the north (Anhui/north Jiangsu), cleaner
 # towards the coast.
 PM25_MID = 30.0
@@ -76,9 +78,10 @@ REGION_PHI, CITY_PHI = 0.7, 0.5
 REGION_SIGMA, CITY_SIGMA, STATION_SIGMA = 0.3, 0.25, 0.14
 AR_MEMORY_DAYS = 30  # phi**30 is negligible: the truncated sum equals the AR(1) process
 
-# Winter episodes (Oct-Feb): a new one starts 14-23 days after the previous,
-# so every 30-day window holds one; the plateau lasts 2-3 days with the
-# regional daily PM2.5 lifted to 170-240 µg/m³ (AQI > 200 around the centre).
+# Winter episodes (Oct-Feb): the first starts 2-12 days into October, each
+# next one 18-28 days after the previous, so every 30-day window of the season
+# holds a whole one; the plateau lasts 2-3 days with the region's centre lifted
+# to a daily PM2.5 of 155-220 µg/m³ (AQI > 200; more to the north, less south).
 EPISODE_FIRST_DAYS = (2, 13)
 EPISODE_GAP_DAYS = (18, 29)
 EPISODE_PLATEAU_DAYS = (2, 4)
@@ -120,23 +123,16 @@ MALFORMED_TOKENS = ("—", "NA ", "1,2")  # plus a negative number
     _S_ABSENT,
 ) = range(1, 12)
 
-# HJ 633 IAQI breakpoints used for the feed-style AQI row (hourly report:
-# PM scored on the 24h table, the others on their 1h tables).
-_IAQI = (0, 50, 100, 150, 200, 300, 400, 500)
-_BREAKPOINTS_2012 = {
-    "pm25": (0, 35, 75, 115, 150, 250, 350, 500),
-    "pm10": (0, 50, 150, 250, 350, 420, 500, 600),
-    "so2": (0, 150, 500, 650, 800),
-    "no2": (0, 100, 200, 700, 1200, 2340, 3090, 3840),
-    "co": (0, 5, 10, 35, 60, 90, 120, 150),
-    "o3": (0, 160, 200, 300, 400, 800, 1000, 1200),
+# HJ 633 tables scoring the feed-style AQI row (hourly report: PM on the 24h
+# table, the others on their 1h tables); the numbers live in reference/standards.
+_AQI_TABLES = {
+    "pm25": "pm25_24h",
+    "pm10": "pm10_24h",
+    "so2": "so2_1h",
+    "no2": "no2_1h",
+    "co": "co_1h",
+    "o3": "o3_1h",
 }
-_BREAKPOINTS_2026 = {
-    **_BREAKPOINTS_2012,
-    "pm25": (0, 35, 60, 115, 150, 250, 350, 500),
-    "pm10": (0, 50, 120, 250, 350, 420, 500, 600),
-}
-_HJ633_2026_FROM = date(2026, 3, 1)
 
 
 # --- public API ---------------------------------------------------------------
@@ -247,6 +243,10 @@ class _Sites:
             raise ValueError(f"stations frame lacks column(s): {', '.join(sorted(missing))}")
         if stations.empty:
             raise ValueError("no stations to generate")
+        duplicated = stations["station_code"].astype(str).duplicated()
+        if duplicated.any():
+            code = stations["station_code"].astype(str)[duplicated].iloc[0]
+            raise ValueError(f"duplicate station_code {code!r} in stations frame")
         codes = stations["station_code"].astype(str).to_numpy()
         cities = stations["city_code"].astype(str).to_numpy()
         city_key = _code_key(cities)
@@ -406,34 +406,80 @@ def _episode_shape(seed: int, clock: _Clock) -> tuple[np.ndarray, np.ndarray]:
     return weight, target
 
 
+@dataclass(frozen=True)
+class _Weather:
+    """Shared drivers of one run, arrays shaped (n_hours, n_stations) or broadcastable."""
+
+    seed: int
+    sites: _Sites
+    clock: _Clock
+    doy: np.ndarray  # (hours, 1) fractional day of year
+    hour: np.ndarray  # (hours, 1) hour of day
+    regional: np.ndarray  # (hours, 1) log PM2.5 level of the region's centre
+    city: np.ndarray  # city AR(1) factor, unit variance
+    episode: np.ndarray  # (hours, 1) log lift of winter episodes
+    episode_weight: np.ndarray  # (hours, 1) in [0, 1]
+    stagnation: np.ndarray  # weather anomaly (log units) shared by primary pollutants
+    city_static: np.ndarray  # (1, stations) persistent city offset, unit normal
+    station_static: np.ndarray  # (1, stations) persistent station offset, unit normal
+
+    def noise(self, stream: int) -> np.ndarray:
+        return _station_noise(self.seed, stream, self.sites, self.clock)
+
+    @classmethod
+    def build(cls, sites: _Sites, clock: _Clock, seed: int) -> _Weather:
+        doy = clock.day_of_year[:, None]
+        region = _to_hourly(_daily_ar1(seed, _S_REGION, np.array([0]), clock, REGION_PHI), clock)
+        city = _to_hourly(_daily_ar1(seed, _S_CITY, sites.city_keys, clock, CITY_PHI), clock)
+        city = city[:, sites.city_index]
+        regional = np.log(PM25_MID) + PM25_SEASON_AMP * _season(doy, 15.0) + REGION_SIGMA * region
+        # An episode pulls the region's level up to the episode's target level.
+        weight, target = _episode_shape(seed, clock)
+        episode = weight[:, None] * np.maximum(0.0, target[:, None] - regional)
+        return cls(
+            seed=seed,
+            sites=sites,
+            clock=clock,
+            doy=doy,
+            hour=clock.hour_of_day[:, None].astype(float),
+            regional=regional,
+            city=city,
+            episode=episode,
+            episode_weight=weight[:, None],
+            stagnation=REGION_SIGMA * region + CITY_SIGMA * city + episode,
+            city_static=_normal(seed, _S_CITY_STATIC, sites.city_key)[None, :],
+            station_static=_normal(seed, _S_STATION_STATIC, sites.station_key)[None, :],
+        )
+
+
 def _simulate(sites: _Sites, clock: _Clock, seed: int) -> dict[str, np.ndarray]:
     """Hourly concentrations, shape (n_hours, n_stations), rounded as the feed publishes."""
-    doy = clock.day_of_year[:, None]
-    hour = clock.hour_of_day[:, None].astype(float)
-    lat, lon = sites.lat[None, :], sites.lon[None, :]
+    weather = _Weather.build(sites, clock, seed)
+    pm25, pm10 = _particles(weather)
+    no2 = _no2(weather)
+    return {
+        "pm25": pm25,
+        "pm10": pm10,
+        "so2": _so2(weather),
+        "no2": no2,
+        "o3": _ozone(weather, no2),
+        "co": _co(weather),
+    }
 
-    region = _to_hourly(_daily_ar1(seed, _S_REGION, np.array([0]), clock, REGION_PHI), clock)
-    city = _to_hourly(_daily_ar1(seed, _S_CITY, sites.city_keys, clock, CITY_PHI), clock)
-    city = city[:, sites.city_index]
-    city_static = _normal(seed, _S_CITY_STATIC, sites.city_key)[None, :]
-    station_static = _normal(seed, _S_STATION_STATIC, sites.station_key)[None, :]
 
-    # Stagnation (log units): regional, lifted towards the target in episodes.
-    regional = np.log(PM25_MID) + PM25_SEASON_AMP * _season(doy, 15.0) + REGION_SIGMA * region
-    weight, target = _episode_shape(seed, clock)
-    episode = weight[:, None] * np.maximum(0.0, target[:, None] - regional)
-    stagnation = REGION_SIGMA * region + CITY_SIGMA * city + episode
-    place = LAT_GRADIENT * (lat - CENTRE_LAT) + LON_GRADIENT * (lon - CENTRE_LON)
-
+def _particles(w: _Weather) -> tuple[np.ndarray, np.ndarray]:
+    """PM2.5 and PM10 (µg/m³, integers)."""
+    place = LAT_GRADIENT * (w.sites.lat - CENTRE_LAT) + LON_GRADIENT * (w.sites.lon - CENTRE_LON)
     log_pm25 = (
-        regional
-        + episode
-        + CITY_SIGMA * city
-        + place
-        + 0.10 * city_static
-        + 0.08 * station_static
-        + _log_diurnal(hour, [(0.18, 8.5, 2.0), (0.30, 21.0, 3.0), (-0.12, 15.0, 2.5)])
-        + STATION_SIGMA * _station_noise(seed, 1, sites, clock)
+        w.regional
+        + w.episode
+        + CITY_SIGMA * w.city
+        + place[None, :]
+        + 0.10 * w.city_static
+        + 0.08 * w.station_static
+        # morning and evening peaks, an afternoon low (deeper mixing layer)
+        + _log_diurnal(w.hour, [(0.18, 8.5, 2.0), (0.30, 21.0, 3.0), (-0.12, 15.0, 2.5)])
+        + STATION_SIGMA * w.noise(1)
     )
     cap = np.log(PM25_SOFT_CAP)
     log_pm25 = np.where(log_pm25 > cap, cap + 0.5 * (log_pm25 - cap), log_pm25)
@@ -443,85 +489,95 @@ def _simulate(sites: _Sites, clock: _Clock, seed: int) -> dict[str, np.ndarray]:
     # episodes (secondary aerosol).
     ratio = (
         1.55
-        + 0.03 * (lat - CENTRE_LAT)
-        + 0.12 * np.exp(-(((doy - 95.0) / 30.0) ** 2))
-        - 0.15 * weight[:, None]
-        + 0.05 * station_static
-        + 0.04 * _station_noise(seed, 2, sites, clock)
+        + 0.03 * (w.sites.lat[None, :] - CENTRE_LAT)
+        + 0.12 * np.exp(-(((w.doy - 95.0) / 30.0) ** 2))
+        - 0.15 * w.episode_weight
+        + 0.05 * w.station_static
+        + 0.04 * w.noise(2)
     )
     pm10 = np.maximum(np.rint(pm25 * np.clip(ratio, 1.3, 1.85)), pm25)
+    return pm25, pm10
 
-    traffic = _log_diurnal(hour, [(0.30, 8.0, 1.5), (0.35, 19.5, 2.5), (-0.30, 14.0, 2.5)])
-    no2 = NO2_MID * np.exp(
-        0.25 * _season(doy, 15.0)
-        + 0.18 * sites.capital[None, :]
-        + 0.12 * city_static
-        + 0.15 * station_static
-        + 0.6 * stagnation
-        + traffic
-        + 0.2 * _station_noise(seed, 3, sites, clock)
+
+def _traffic(hour: np.ndarray) -> np.ndarray:
+    """Rush-hour peaks and the photolysis/mixing afternoon low of combustion gases."""
+    return _log_diurnal(hour, [(0.30, 8.0, 1.5), (0.35, 19.5, 2.5), (-0.30, 14.0, 2.5)])
+
+
+def _no2(w: _Weather) -> np.ndarray:
+    capital = w.sites.capital[None, :].astype(float)
+    log_no2 = (
+        0.25 * _season(w.doy, 15.0)
+        + 0.18 * capital
+        + 0.12 * w.city_static
+        + 0.15 * w.station_static
+        + 0.6 * w.stagnation
+        + _traffic(w.hour)
+        + 0.2 * w.noise(3)
     )
-    no2 = np.maximum(np.rint(no2), 2.0)
+    return np.maximum(np.rint(NO2_MID * np.exp(log_no2)), 2.0)
 
-    so2 = SO2_MID * np.exp(
-        0.2 * _season(doy, 15.0)
-        + 0.25 * city_static
-        + 0.4 * stagnation
-        + _log_diurnal(hour, [(0.15, 11.0, 2.5)])
-        + 0.2 * _station_noise(seed, 4, sites, clock)
+
+def _so2(w: _Weather) -> np.ndarray:
+    log_so2 = (
+        0.2 * _season(w.doy, 15.0)
+        + 0.25 * w.city_static
+        + 0.4 * w.stagnation
+        + _log_diurnal(w.hour, [(0.15, 11.0, 2.5)])  # stack plumes mixed down late morning
+        + 0.2 * w.noise(4)
     )
-    so2 = np.maximum(np.rint(so2), 2.0)
+    return np.maximum(np.rint(SO2_MID * np.exp(log_so2)), 2.0)
 
-    co = CO_MID * np.exp(
-        0.2 * _season(doy, 15.0)
-        + 0.12 * city_static
-        + 0.5 * stagnation
-        + 0.6 * traffic
-        + 0.1 * _station_noise(seed, 5, sites, clock)
+
+def _co(w: _Weather) -> np.ndarray:
+    """CO in mg/m³, 3 decimals."""
+    log_co = (
+        0.2 * _season(w.doy, 15.0)
+        + 0.12 * w.city_static
+        + 0.5 * w.stagnation
+        + 0.6 * _traffic(w.hour)
+        + 0.1 * w.noise(5)
     )
-    co = np.maximum(np.round(co, 3), 0.1)
-
-    o3 = _ozone(seed, sites, clock, doy, hour, no2, city_static)
-    return {"pm25": pm25, "pm10": pm10, "so2": so2, "no2": no2, "o3": o3, "co": co}
+    return np.maximum(np.round(CO_MID * np.exp(log_co), 3), 0.1)
 
 
-def _ozone(
-    seed: int,
-    sites: _Sites,
-    clock: _Clock,
-    doy: np.ndarray,
-    hour: np.ndarray,
-    no2: np.ndarray,
-    city_static: np.ndarray,
-) -> np.ndarray:
+def _ozone(w: _Weather, no2: np.ndarray) -> np.ndarray:
     """Titrated background plus an afternoon photochemical peak driven by sunny weather."""
-    sun_region = _to_hourly(_daily_ar1(seed, _S_SUN_REGION, np.array([0]), clock, 0.6), clock)
-    sun_city = _to_hourly(_daily_ar1(seed, _S_SUN_CITY, sites.city_keys, clock, 0.5), clock)
+    sun_region = _to_hourly(_daily_ar1(w.seed, _S_SUN_REGION, np.array([0]), w.clock, 0.6), w.clock)
+    sun_city = _to_hourly(_daily_ar1(w.seed, _S_SUN_CITY, w.sites.city_keys, w.clock, 0.5), w.clock)
     season = (
         0.25
-        + 0.75 * (0.5 + 0.5 * _season(doy, 165.0))
-        + 0.3 * np.exp(-(((doy - 255.0) / 30.0) ** 2))  # September photochemistry
-        - 0.25 * np.exp(-(((doy - 185.0) / 15.0) ** 2))  # Meiyu clouds and rain
+        + 0.75 * (0.5 + 0.5 * _season(w.doy, 165.0))
+        + 0.3 * np.exp(-(((w.doy - 255.0) / 30.0) ** 2))  # September photochemistry
+        - 0.25 * np.exp(-(((w.doy - 185.0) / 15.0) ** 2))  # Meiyu clouds and rain
     )
-    production = O3_PRODUCTION * season * np.exp(
-        0.3 * sun_region + 0.12 * sun_city[:, sites.city_index] + 0.05 * city_static
+    production = (
+        O3_PRODUCTION
+        * season
+        * np.exp(0.3 * sun_region + 0.12 * sun_city[:, w.sites.city_index] + 0.05 * w.city_static)
     )
-    background = (O3_BACKGROUND + 12.0 * _season(doy, 120.0)) * np.exp(
-        -no2 / O3_TITRATION_NO2 + 0.1 * _station_noise(seed, 7, sites, clock)
+    # NO titration: where NO2 is high (nights, rush hours) the background is eaten.
+    background = (O3_BACKGROUND + 12.0 * _season(w.doy, 120.0)) * np.exp(
+        -no2 / O3_TITRATION_NO2 + 0.1 * w.noise(7)
     )
-    peak = _bump(hour, O3_PEAK_HOUR, O3_PEAK_WIDTH)
-    o3 = background + production * peak * np.exp(0.12 * _station_noise(seed, 6, sites, clock))
+    peak = _bump(w.hour, O3_PEAK_HOUR, O3_PEAK_WIDTH)
+    o3 = background + production * peak * np.exp(0.12 * w.noise(6))
     return np.maximum(np.rint(o3), 2.0)
 
 
 # --- feed rows ----------------------------------------------------------------------
 
 
-def _moving_mean(values: np.ndarray, window: int) -> np.ndarray:
-    """Mean of the `window` hours ending at each hour (NaN until enough history)."""
-    cumulative = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+def _moving_mean(values: np.ndarray, window: int, scale: float = 1.0) -> np.ndarray:
+    """Mean of the `window` hours ending at each hour (NaN until enough history).
+
+    Summed as integers (values * scale), so the result does not depend on
+    where the window starts: float cumulative sums would, by a rounding hair.
+    """
+    units = np.rint(values * scale).astype(np.int64)
+    cumulative = np.vstack([np.zeros((1, values.shape[1]), np.int64), np.cumsum(units, axis=0)])
     out = np.full(values.shape, np.nan)
-    out[window - 1 :] = (cumulative[window:] - cumulative[:-window]) / window
+    out[window - 1 :] = (cumulative[window:] - cumulative[:-window]) / (window * scale)
     return out
 
 
@@ -548,7 +604,7 @@ def _derive_rows(hourly: dict[str, np.ndarray], clock: _Clock) -> np.ndarray:
         "O3_8h": o3_8h,
         "O3_8h_24h": _running_daily_max(np.nan_to_num(o3_8h, nan=0.0)),
         "CO": hourly["co"],
-        "CO_24h": np.round(_moving_mean(hourly["co"], 24), 3),
+        "CO_24h": np.round(_moving_mean(hourly["co"], 24, scale=1000.0), 3),
     }
     rows["AQI"] = _feed_aqi(hourly, clock)
     stacked = np.stack([rows[name] for name in TYPES], axis=1)  # (hours, 15, stations)
@@ -556,24 +612,22 @@ def _derive_rows(hourly: dict[str, np.ndarray], clock: _Clock) -> np.ndarray:
 
 
 def _feed_aqi(hourly: dict[str, np.ndarray], clock: _Clock) -> np.ndarray:
-    """Approximate hourly AQI as the feed publishes it (HJ 633 hourly method)."""
-    new_standard = np.repeat(
-        np.array([d >= _HJ633_2026_FROM for d in [clock.first_day, *clock.out_days]]), 24
-    )
+    """Approximate hourly AQI as the feed publishes it (HJ 633 hourly method, max IAQI).
+
+    No GB/T 8170 rounding, no missing-indicator rules: the feed's own number,
+    which envmon recomputes and compares.
+    """
+    days = [clock.first_day + timedelta(days=i) for i in range(clock.n_days)]
+    versions = np.repeat(standards.aqi_version_for(days), 24)
     aqi = np.zeros(hourly["pm25"].shape)
-    for pollutant in ("pm25", "pm10", "so2", "no2", "co", "o3"):
-        iaqi = np.where(
-            new_standard[:, None],
-            _iaqi(hourly[pollutant], _BREAKPOINTS_2026[pollutant]),
-            _iaqi(hourly[pollutant], _BREAKPOINTS_2012[pollutant]),
-        )
-        aqi = np.maximum(aqi, iaqi)
+    for version in sorted({str(v) for v in versions if v is not None}):
+        rows = versions == version
+        for pollutant, table in _AQI_TABLES.items():
+            conc, levels = standards.breakpoints(version, table)
+            # above the table's top np.interp holds the top level: fine for a feed value
+            iaqi = np.ceil(np.interp(hourly[pollutant][rows], conc, levels) - 1e-9)
+            aqi[rows] = np.maximum(aqi[rows], iaqi)
     return aqi
-
-
-def _iaqi(values: np.ndarray, breakpoints: tuple[float, ...]) -> np.ndarray:
-    levels = _IAQI[: len(breakpoints)]
-    return np.ceil(np.interp(values, breakpoints, levels) - 1e-9)
 
 
 def _format_cells(values: np.ndarray) -> np.ndarray:
@@ -640,9 +694,9 @@ def _write_day(path: Path, day: date, codes: np.ndarray, cells: np.ndarray) -> N
     stamp = f"{day:%Y%m%d}"
     body = cells.reshape(24 * len(TYPES), len(codes)).tolist()
     labels = [(str(h), t) for h in range(24) for t in TYPES]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with open(tmp, "x", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(["date", "hour", "type", *codes])
             writer.writerows(
@@ -650,5 +704,5 @@ def _write_day(path: Path, day: date, codes: np.ndarray, cells: np.ndarray) -> N
             )
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

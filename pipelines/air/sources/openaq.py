@@ -107,7 +107,7 @@ def fetch_pages(
     start: datetime,
     end: datetime,
     *,
-    base_url: str = DEFAULT_BASE_URL,
+    base_url: str | None = DEFAULT_BASE_URL,
     api_key: str | None = None,
     limit: int = DEFAULT_LIMIT,
     session: requests.Session | None = None,
@@ -117,19 +117,19 @@ def fetch_pages(
 ) -> list[FetchedPage]:
     """All pages of hourly values of `sensor_id` between `start` and `end`.
 
-    `api_key` None reads the environment variable `api_key_env`. Paging stops
-    at the first page with fewer than `limit` results (`meta.found` is not a
-    reliable count: it can be a string such as ">5"), or at a page that is not
-    readable JSON, which is returned so it can be landed and refused by
-    `parse_pages`.
+    `base_url` None means the public API. `api_key` None reads the environment
+    variable `api_key_env`. Paging stops at the first page with fewer than
+    `limit` results (`meta.found` is not a reliable count: it can be a string
+    such as ">5"), or at a page that is not readable JSON, which is returned so
+    it can be landed and refused by `parse_pages`.
     """
     _require_aware(start, "start")
     _require_aware(end, "end")
     if limit < 1:
         raise ValueError("limit must be >= 1")
     key = api_key if api_key else api_key_from_env(api_key_env)
-    url = f"{base_url.rstrip('/')}/v3/sensors/{int(sensor_id)}/hours"
-    headers = {"X-Other": key, "Accept": "application/json"}
+    url = f"{(base_url or DEFAULT_BASE_URL).rstrip('/')}/v3/sensors/{int(sensor_id)}/hours"
+    headers = {"X-API-Key": key, "Accept": "application/json"}
     pages: list[FetchedPage] = []
     for page in range(1, max_pages + 1):
         params = _query(start, end, limit, page)

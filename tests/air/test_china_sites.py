@@ -1,0 +1,114 @@
+"""The station archive parser on the real wide layout, good and bad."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.air.sources.china_sites import parse_china_sites
+from pipelines.core.errors import InputError
+from tests.support.feeds import china_sites_text, write_china_sites
+
+
+def test_wide_file_becomes_station_hours(tmp_path: Path) -> None:
+    path = write_china_sites(tmp_path, "20261001", ["1001A", "1002A"], hours=range(3))
+    result = parse_china_sites(path)
+    assert len(result.frame) == 6
+    assert result.rejects == []
+    row = result.frame.iloc[0]
+    assert row["station_code"] == "1001A"
+    # hour 0 of 1 October, hour-ending: the hour 23:00-24:00 that ends at 00:00
+    assert row["ts"] == pd.Timestamp("2026-10-01 00:00", tz="Asia/Shanghai")
+    assert (row["pm25"], row["pm10"], row["co"], row["pm25_24h"]) == (40, 65, 0.7, 42)
+    assert result.window[0] == pd.Timestamp("2026-10-01 00:00", tz="Asia/Shanghai")
+    assert result.window[1] == pd.Timestamp("2026-10-01 23:00", tz="Asia/Shanghai")
+
+
+def test_hour_beginning_label_shifts_one_hour(tmp_path: Path) -> None:
+    path = write_china_sites(tmp_path, "20261001", ["1001A"], hours=[0])
+    result = parse_china_sites(path, hour_label="beginning")
+    assert result.frame["ts"].iloc[0] == pd.Timestamp("2026-10-01 01:00", tz="Asia/Shanghai")
+
+
+def test_station_columns_vary_between_files(tmp_path: Path) -> None:
+    a = parse_china_sites(write_china_sites(tmp_path / "a", "20261001", ["1001A", "1002A"],
+                                            hours=[1]))
+    b = parse_china_sites(write_china_sites(tmp_path / "b", "20261002",
+                                            ["1003A", "1001A", "1004A"], hours=[1]))
+    assert set(a.frame["station_code"]) == {"1001A", "1002A"}
+    assert set(b.frame["station_code"]) == {"1001A", "1003A", "1004A"}
+
+
+def test_all_empty_station_hour_is_no_row(tmp_path: Path) -> None:
+    blank = {(1, t, "1002A"): "" for t in ("AQI", "PM2.5", "PM2.5_24h", "PM10", "PM10_24h",
+                                          "SO2", "SO2_24h", "NO2", "NO2_24h", "O3", "O3_24h",
+                                          "O3_8h", "O3_8h_24h", "CO", "CO_24h")}
+    path = write_china_sites(tmp_path, "20261001", ["1001A", "1002A"], hours=[1], override=blank)
+    result = parse_china_sites(path)
+    assert list(result.frame["station_code"]) == ["1001A"]
+
+
+def test_empty_cell_is_missing_not_zero(tmp_path: Path) -> None:
+    path = write_china_sites(tmp_path, "20261001", ["1001A"], hours=[1],
+                             override={(1, "SO2", "1001A"): ""})
+    result = parse_china_sites(path)
+    assert pd.isna(result.frame["so2"].iloc[0])
+    assert result.frame["pm25"].iloc[0] == 40
+
+
+@pytest.mark.parametrize("body, message", [
+    ("", "empty file"),
+    ("   \n\n", "empty file"),
+    ("date,hour,type,1001A\n", "no rows"),
+    ("day,hour,kind,1001A\n20261001,1,PM2.5,3\n", "header must start with date,hour,type"),
+    ("date,hour,type\n20261001,1,PM2.5\n", "no station columns"),
+    ("date,hour,type,1001A,1001A\n20261001,1,PM2.5,3,4\n", "appears twice"),
+])
+def test_unreadable_files_are_clear_errors(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "china_sites_20261001.csv"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        parse_china_sites(path)
+    assert message in str(err.value)
+    assert "china_sites_20261001.csv" in str(err.value)
+
+
+def test_bad_lines_and_cells_become_rejects_with_line_and_field(tmp_path: Path) -> None:
+    text = china_sites_text("20261001", ["1001A", "1002A"], hours=[1, 2],
+                            override={(1, "PM2.5", "1002A"): "abc", (2, "NO2", "1001A"): "-5",
+                                      (2, "O3_8h", "1002A"): "x"})
+    text += "20261001,3,PM1,5,6\n"          # unknown type
+    text += "20261001,25,PM2.5,5,6\n"       # impossible hour
+    text += "2026-10-01,3,PM2.5,5,6\n"      # bad date
+    text += "20261001,1,CO,0.6,0.6\n"       # repeats line of hour 1, CO
+    path = tmp_path / "china_sites_20261001.csv"
+    path.write_text(text, encoding="utf-8")
+    result = parse_china_sites(path)
+    reasons = {r.reason.split(":")[0]: r for r in result.rejects}
+    assert reasons["unknown type"].line == 32 and reasons["unknown type"].value == "PM1"
+    assert reasons["bad hour (expected 0-23)"].field == "hour"
+    assert reasons["bad date (expected YYYYMMDD)"].value == "2026-10-01"
+    dup = [r for r in result.rejects if r.reason.startswith("duplicate line")]
+    assert dup and dup[0].line == 35 and "first given on line 15" in dup[0].reason
+    text_cell = [r for r in result.rejects if "not a number" in r.reason]
+    assert {(r.field, r.value) for r in text_cell} == {("1002A", "abc"), ("1002A", "x")}
+    negative = [r for r in result.rejects if "negative" in r.reason]
+    assert negative[0].field == "1001A" and negative[0].line == 24
+    # The refused station-hours are not in the frame; the others are.
+    kept = set(zip(result.frame["station_code"], result.frame["ts"].dt.hour, strict=True))
+    assert kept == {("1001A", 1)}
+
+
+def test_gb18030_file_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "china_sites_20261001.csv"
+    path.write_bytes(china_sites_text("20261001", ["1001A"], hours=[1]).encode("gb18030"))
+    assert len(parse_china_sites(path).frame) == 1
+
+
+def test_name_gives_window_for_landed_copy(tmp_path: Path) -> None:
+    path = write_china_sites(tmp_path, "20261001", ["1001A"], hours=[1])
+    landed = path.rename(tmp_path / "0123abcd.csv")
+    assert parse_china_sites(landed).window is None
+    assert parse_china_sites(landed, name="china_sites_20261001.csv").window is not None

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Airflow reads its configuration when first imported: give the test session
+# an AIRFLOW_HOME of its own, without example DAGs, over the project's dags/.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="envmon-airflow-"))
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 
 
 @pytest.fixture

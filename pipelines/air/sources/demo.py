@@ -669,7 +669,8 @@ def _inject_defects(cells: np.ndarray, sites: _Sites, clock: _Clock, seed: int) 
 
     # Malformed cells: a rare, seeded subset of the cells that still hold a value.
     bad = (u > 1.0 - MALFORMED_CELL_RATE) & (cells != "")
-    choice = (_uniform(seed, _S_CELL, hours, types, stations, 7) * 4).astype(int)
+    kinds = len(MALFORMED_TOKENS) + 1  # the tokens, then a negated value
+    choice = (_uniform(seed, _S_CELL, hours, types, stations, 7) * kinds).astype(int)
     for index, token in enumerate(MALFORMED_TOKENS):
         cells[bad & (choice == index)] = token
     negative = bad & (choice == len(MALFORMED_TOKENS))

@@ -1,0 +1,60 @@
+"""`airflow dags test` runs the air DAG on demo data; the warehouse shows the result."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
+
+
+def _airflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True,
+                          timeout=600, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    base = tmp_path_factory.mktemp("airflow_run")
+    env = {**os.environ,
+           "AIRFLOW_HOME": str(base / "airflow_home"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+           "ENVMON_HOME": str(base / "envmon_home"),
+           "ENVMON_AIR_START": "2026-10-01T00:00:00+08:00"}
+    migrated = _airflow(["db", "migrate"], env)
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    return env
+
+
+@pytest.mark.slow
+def test_air_dag_loads_demo_day_into_warehouse(airflow_env: dict[str, str]) -> None:
+    # 03:00 Beijing on 2 October: the hour that just ended belongs to 2 October.
+    run = _airflow(["dags", "test", "air_quality", "2026-10-02T03:00:00+08:00"], airflow_env)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert "state=success" in run.stdout + run.stderr
+
+    home = Path(airflow_env["ENVMON_HOME"])
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        runs = con.sql("SELECT source, status, rows_in, rows_loaded + rows_quarantined "
+                       "FROM ingest_runs").fetchall()
+        assert len(runs) == 1
+        source, status, rows_in, accounted = runs[0]
+        assert (source, status) == ("demo", "ok") and rows_in == accounted > 1000
+        days = dict(con.sql("SELECT date::VARCHAR, count(*) FROM air_hourly GROUP BY 1").fetchall())
+        # hours 1-23 of the file belong to 2 October, hour 0 to 1 October
+        assert set(days) == {"2026-10-01", "2026-10-02"}
+        assert days["2026-10-02"] > 20 * days["2026-10-01"]
+        valid = con.execute("SELECT count(*) FROM air_daily_city "
+                            "WHERE date = DATE '2026-10-02' AND pm25_valid").fetchone()[0]
+        assert valid == 41
+    finally:
+        con.close()

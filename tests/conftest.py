@@ -10,6 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+pytest_plugins = ("tests.support.http_server",)
+
 # Airflow reads its configuration when first imported: give the test session
 # an AIRFLOW_HOME of its own, without example DAGs, over the project's dags/.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="envmon-airflow-"))

@@ -11,7 +11,7 @@ import pandas as pd
 
 from pipelines.air import schema
 from pipelines.air.sources import FORMATS
-from pipelines.core.config import domain_settings
+from pipelines.core.config import domain_settings, source_settings
 from pipelines.core.ingest import BatchOptions, DatasetSpec, run_batch
 from pipelines.core.landing import LandedFile, land_file
 from pipelines.core.ledger import RunRecord
@@ -77,7 +77,14 @@ def ingest_landed(landed: LandedFile, fmt: str, *, source: str | None = None,
 def ingest_files(paths: Iterable[Path], fmt: str, *, source: str | None = None,
                  source_cfg: dict | None = None, force: bool = False,
                  data_docs: bool = True) -> list[RunRecord]:
-    """`envmon ingest air`: land each file, then load it (one run per file)."""
+    """`envmon ingest air`: land each file, then load it (one run per file).
+
+    When `source` names a configured source, its batch checks (expected
+    stations and hours) apply.
+    """
+    if source_cfg is None and source:
+        configured = domain_settings("air").get("sources") or {}
+        source_cfg = source_settings("air", source) if source in configured else {}
     records = []
     for path in paths:
         landed = land_file(Path(path), domain="air", source=source or fmt)

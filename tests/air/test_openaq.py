@@ -20,11 +20,7 @@ from pipelines.air.sources.openaq import (
 )
 from pipelines.core.errors import ConfigError, InputError, SourceError
 from pipelines.core.timeutil import BEIJING
-from tests.support.http_server import (  # noqa: F401 (fixture_server_fixture registers a fixture)
-    FixtureServer,
-    Scripted,
-    fixture_server_fixture,
-)
+from tests.support.http_server import FixtureServer, Scripted
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "air" / "openaq"
 KEY = "test-openaq-key-9f8e7d6c5b4a"

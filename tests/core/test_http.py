@@ -12,11 +12,7 @@ import pytest
 
 from pipelines.core import http
 from pipelines.core.errors import SourceError
-from tests.support.http_server import (  # noqa: F401 (fixture_server_fixture registers a fixture)
-    FixtureServer,
-    Scripted,
-    fixture_server_fixture,
-)
+from tests.support.http_server import FixtureServer, Scripted
 
 KEY = "sekrit-openaq-key-0123456789"
 

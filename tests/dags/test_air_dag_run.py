@@ -54,7 +54,7 @@ def test_air_dag_loads_demo_day_into_warehouse(airflow_env: dict[str, str]) -> N
         assert set(days) == {"2026-10-01", "2026-10-02"}
         assert days["2026-10-02"] > 20 * days["2026-10-01"]
         valid = con.execute("SELECT count(*) FROM air_daily_city "
-                            "WHERE date = DATE '2026-10-02' AND pm25_valid").fetchone()[0]
+                            "WHERE date = DATE '2026-10-02' AND pm25_valid").fetchall()[0][0]
         assert valid == 41
     finally:
         con.close()

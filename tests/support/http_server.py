@@ -1,8 +1,7 @@
 """A real HTTP server on 127.0.0.1 that answers scripted responses.
 
-Use the `fixture_server` pytest fixture (`from tests.support.http_server import
-fixture_server_fixture` in the test module), or `FixtureServer` as a context
-manager:
+Use the `fixture_server` pytest fixture (tests/conftest.py loads this module
+as a plugin), or `FixtureServer` as a context manager:
 
     server.add("/v3/sensors/1/hours", Scripted.from_file(path), query={"page": "1"})
     server.fail_first("/v3/sensors/1/hours", 1, headers={"Retry-After": "1"})
@@ -175,9 +174,8 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
 def fixture_server_fixture() -> Iterator[FixtureServer]:
     """A FixtureServer for one test, shut down afterwards.
 
-    Registered as `fixture_server`; import `fixture_server_fixture` into a test
-    module to use it (the different name keeps the import from being shadowed
-    by the test argument, which linters report).
+    Registered as `fixture_server` for every test: tests/conftest.py loads
+    this module as a pytest plugin.
     """
     with FixtureServer() as server:
         yield server

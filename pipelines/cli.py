@@ -6,7 +6,6 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 
 from pipelines.core.errors import EnvmonError
@@ -49,37 +48,37 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pipelines.domains import domains
+
     parser = argparse.ArgumentParser(
         prog="envmon", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Yangtze River Delta environmental monitoring: ingest, check, store and "
-                    "query air-quality data.")
+                    "query monitoring data.")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     ingest = sub.add_parser("ingest", help="parse, check and load local files",
                             description="Parse, check and load local files. Each file is one "
                                         "run in the ledger; bad rows go to quarantine.")
-    ingest.add_argument("domain", choices=["air"], help="which data the files hold")
-    ingest.add_argument("--format", required=True, dest="fmt",
-                        choices=["china-sites", "cnemc-archive"],
-                        help="file format: china-sites (china_sites_YYYYMMDD.csv, wide) or "
-                             "cnemc-archive (long, one row per station-hour)")
-    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    ingest.add_argument("--source", help="source name recorded with the rows "
-                                         "(default: the format)")
-    _common_load_flags(ingest)
-    ingest.set_defaults(handler=_cmd_ingest)
-
     pull = sub.add_parser("pull", help="fetch from a configured source, then ingest",
-                          description="Fetch days START..END (Beijing dates, inclusive) from a "
-                                      "source configured in config/sources.yaml into landing, "
-                                      "then ingest them.")
-    pull.add_argument("domain", choices=["air"])
-    pull.add_argument("--source", required=True, help="source name in config/sources.yaml "
-                                                      "(demo, china-sites, cnemc-archive, openaq)")
-    pull.add_argument("--start", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
-    pull.add_argument("--end", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
-    _common_load_flags(pull)
-    pull.set_defaults(handler=_cmd_pull)
+                          description="Fetch from a source configured in config/sources.yaml "
+                                      "into landing, then ingest.")
+    ingest_domains = ingest.add_subparsers(title="domains", metavar="DOMAIN", required=True)
+    pull_domains = pull.add_subparsers(title="domains", metavar="DOMAIN", required=True)
+    for name, domain in domains().items():
+        one = ingest_domains.add_parser(name, help=domain.HELP)
+        domain.configure_ingest(one)
+        one.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+        one.add_argument("--source", help="source name recorded with the rows (default: the "
+                                          "format); a configured source's checks apply")
+        _load_flags(one)
+        one.set_defaults(handler=_cmd_ingest, domain=domain)
+
+        one = pull_domains.add_parser(name, help=domain.HELP)
+        one.add_argument("--source", required=True,
+                         help=f"source name under `{name}.sources` in config/sources.yaml")
+        domain.configure_pull(one)
+        _load_flags(one)
+        one.set_defaults(handler=_cmd_pull, domain=domain)
 
     demo = sub.add_parser("demo", help="run the whole pipeline on generated demo feeds",
                           description="Generate demo feeds in the real formats for the "
@@ -99,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _common_load_flags(p: argparse.ArgumentParser) -> None:
+def _load_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true",
                    help="reload files whose exact bytes were already loaded")
     p.add_argument("--no-data-docs", dest="data_docs", action="store_false",
@@ -107,26 +106,23 @@ def _common_load_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from pipelines.air.ingest import ingest_files
+    from pipelines.core.progress import ConsoleReporter
 
     missing = [p for p in args.paths if not p.is_file()]
     if missing:
         raise EnvmonError(f"{missing[0]}: no such file")
-    records = _run_with_progress(
-        args.paths, lambda path: ingest_files([path], args.fmt, source=args.source,
-                                              force=args.force, data_docs=args.data_docs))
+    args.reporter = ConsoleReporter()
+    records = args.domain.ingest(args)
     _rebuild_warehouse()
     return _exit_code(records, incomplete_fails=False)
 
 
 def _cmd_pull(args: argparse.Namespace) -> int:
-    from pipelines.air.pull import pull
+    from pipelines.core.progress import ConsoleReporter
 
     started = time.perf_counter()
-    records = pull(args.source, args.start, args.end, force=args.force,
-                   data_docs=args.data_docs)
-    for record in records:
-        _print_run(record)
+    args.reporter = ConsoleReporter()
+    records = args.domain.pull(args)
     _rebuild_warehouse()
     print(f"pulled {len(records)} batch(es) in {time.perf_counter() - started:.1f}s")
     return _exit_code(records, incomplete_fails=True)
@@ -158,8 +154,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
 
 def _cmd_warehouse(args: argparse.Namespace) -> int:
-    path = _rebuild_warehouse()
-    print(f"warehouse rebuilt: {path}")
+    print(f"warehouse rebuilt: {_rebuild_warehouse()}")
     return 0
 
 
@@ -167,28 +162,6 @@ def _rebuild_warehouse() -> Path:
     from pipelines.core.warehouse import build
 
     return build()
-
-
-def _run_with_progress(items: Sequence[Path], run_one) -> list:
-    records = []
-    total = len(items)
-    for number, item in enumerate(items, start=1):
-        for record in run_one(item):
-            _print_run(record, prefix=f"[{number}/{total}] ")
-            records.append(record)
-    return records
-
-
-def _print_run(record, prefix: str = "") -> None:
-    files = ", ".join(record.files) or record.sha256[:12]
-    line = (f"{prefix}{files}: {record.status}, {record.rows_loaded:,} rows loaded, "
-            f"{record.rows_quarantined:,} quarantined "
-            f"({sum(record.timings.values()):.1f}s, run {record.run_id})")
-    print(line, flush=True)
-    if record.message:
-        stream = sys.stderr if record.status in ("failed", "incomplete") else sys.stdout
-        label = {"failed": "error", "incomplete": "warning"}.get(record.status, "note")
-        print(f"  {label}: {record.message}", file=stream, flush=True)
 
 
 def _exit_code(records: list, *, incomplete_fails: bool) -> int:

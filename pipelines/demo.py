@@ -31,56 +31,46 @@ def demo_month(month: str | None, today: date | None = None) -> tuple[date, date
 
 
 def run_demo(month: str | None = None, seed: int = 2026) -> int:
-    from pipelines.air.ingest import ingest_files
-    from pipelines.air.sources.demo import generate_china_sites
-    from pipelines.core.config import source_settings
-    from pipelines.core.warehouse import build
+    """Every domain's demo feeds through the pipeline, then the warehouse and a summary."""
+    from pipelines.core.progress import ConsoleReporter
+    from pipelines.core.warehouse import build, connect_read_only
+    from pipelines.domains import domains
 
     first, last = demo_month(month)
-    started = time.perf_counter()
-    cfg = source_settings("air", "demo")
-    feed_dir = home().demo_feeds / "air"
-    print(f"envmon demo: {first:%Y-%m} into {home().root}")
-    print(f"- generating station archive files (china_sites_YYYYMMDD.csv) in {feed_dir}")
-    files = generate_china_sites(feed_dir, first, last, seed=seed)
-    print(f"- ingesting {len(files)} files (parse, Great Expectations, lake)")
-    records = []
-    for number, path in enumerate(files, start=1):
-        [record] = ingest_files([path], "china-sites", source="demo", source_cfg=cfg)
-        records.append(record)
-        print(f"  [{number}/{len(files)}] {path.name}: {record.status}, "
-              f"{record.rows_loaded:,} loaded, {record.rows_quarantined:,} quarantined",
-              flush=True)
+    reporter = ConsoleReporter()
+    reporter.say(f"envmon demo: {first:%Y-%m} into {home().root}")
+    results = {}
+    for name, domain in domains().items():
+        started = time.perf_counter()
+        results[name] = (domain.demo(first, last, seed, reporter), time.perf_counter() - started)
     warehouse = build()
-    print(f"- warehouse built: {warehouse}")
-    _summary(records, warehouse, time.perf_counter() - started)
+    reporter.say(f"warehouse built: {warehouse}\n")
+    con = connect_read_only(warehouse)
+    try:
+        for name, domain in domains().items():
+            records, seconds = results[name]
+            reporter.say(_totals(name, records, seconds))
+            for line in domain.demo_summary(con):
+                reporter.say(line)
+    finally:
+        con.close()
+    _how_to_query(reporter, warehouse)
     return 0
 
 
-def _summary(records: list, warehouse, seconds: float) -> None:
-    from pipelines.core.warehouse import connect_read_only
-
+def _totals(name: str, records: list, seconds: float) -> str:
     loaded = sum(r.rows_loaded for r in records)
     quarantined = sum(r.rows_quarantined for r in records)
-    not_ok = [r for r in records if r.status not in ("ok", "duplicate")]
-    print(f"\nair: {loaded:,} station-hours loaded, {quarantined:,} quarantined, "
-          f"{len(not_ok)} of {len(records)} runs not ok ({seconds:.0f}s)")
-    con = connect_read_only(warehouse)
-    try:
-        worst = con.sql("""
-            SELECT c.name_en AS city, c.city_code,
-                   round(avg(d.pm25), 1) AS pm25_mean,
-                   count(*) FILTER (WHERE d.aqi > 100) AS polluted_days,
-                   max(d.aqi) AS worst_aqi
-            FROM air_daily_city d JOIN cities c USING (city_code)
-            GROUP BY ALL ORDER BY pm25_mean DESC NULLS LAST LIMIT 5""").fetchall()
-    finally:
-        con.close()
-    print("worst cities by mean PM2.5 (µg/m³):")
-    for city, code, pm25, days, aqi in worst:
-        print(f"  {city:<14} {code}  PM2.5 {pm25}  days AQI>100: {days}  worst AQI: {aqi}")
-    print("\nquery the warehouse (read-only, from any directory):")
+    not_ok = sum(r.status not in ("ok", "duplicate") for r in records)
+    return (f"{name}: {loaded:,} rows loaded, {quarantined:,} quarantined, "
+            f"{not_ok} of {len(records)} runs not ok ({seconds:.0f}s)")
+
+
+def _how_to_query(reporter, warehouse) -> None:
+    reporter.say("\nquery the warehouse (read-only, from any directory):")
     for label, sql in EXAMPLE_QUERIES:
-        print(f'  {label:<12} envmon query "{sql}"')
-    print(f"  {'duckdb':<12} duckdb -readonly {warehouse}")
-    print(f"Data Docs (Great Expectations): {home().data_docs / 'index.html'}")
+        reporter.say(f'  {label:<12} .venv/bin/envmon query "{sql}"')
+    reporter.say(f"  {'python':<12} .venv/bin/python -c \"import duckdb; "
+                 f"con = duckdb.connect('{warehouse}', read_only=True); "
+                 f"print(con.sql('FROM air_daily_city LIMIT 5'))\"")
+    reporter.say(f"Data Docs (Great Expectations): {home().data_docs / 'index.html'}")

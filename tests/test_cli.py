@@ -25,8 +25,9 @@ def test_help_names_every_command(tmp_path: Path) -> None:
     assert out.returncode == 0
     for command in ("ingest", "pull", "demo", "query", "warehouse", "ENVMON_HOME"):
         assert command in out.stdout
-    sub = envmon("ingest", "--help", home=tmp_path)
+    sub = envmon("ingest", "air", "--help", home=tmp_path)
     assert "china-sites" in sub.stdout and "cnemc-archive" in sub.stdout
+    assert "air" in envmon("ingest", "--help", home=tmp_path).stdout
 
 
 def test_ingest_then_query(tmp_path: Path) -> None:

@@ -5,5 +5,5 @@ CREATE OR REPLACE VIEW cities AS SELECT * FROM {{reference:cities}};
 CREATE OR REPLACE VIEW air_stations AS
 SELECT station_code, station_name, city_code,
        CAST(longitude AS DOUBLE) AS longitude, CAST(latitude AS DOUBLE) AS latitude,
-       lower(demo) = 'true' AS demo
+       lower(trim(demo)) IN ('true', 't', 'yes', 'y', '1') AS demo
 FROM {{reference:air_stations}};

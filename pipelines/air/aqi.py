@@ -129,6 +129,10 @@ class _Scores:
     names: list[str]
     iaqi: list[np.ndarray]
     present: list[np.ndarray]
+    # Rows whose AQI cannot be stated at all (an indicator above its table
+    # with no fallback value): publishing the max of the others would report
+    # a heavily polluted hour as clean.
+    unscorable: np.ndarray | None = None
 
     def add(self, name: str, values: np.ndarray, present: np.ndarray | None = None) -> None:
         self.names.append(name)
@@ -172,6 +176,8 @@ def _combine(version: str, scores: _Scores) -> tuple[np.ndarray, np.ndarray, np.
     complete = np.column_stack(scores.present).all(axis=1)
     highest = np.fmax.reduce(matrix, axis=1)  # NaN only when every IAQI is NaN
     aqi = highest.copy()
+    if scores.unscorable is not None:
+        aqi[scores.unscorable] = np.nan
     if rules.incomplete_publish_above is not None:
         # HJ 633-2026: with an indicator missing, publish only a clearly polluted AQI.
         aqi[~complete & ~(highest > rules.incomplete_publish_above)] = np.nan
@@ -222,22 +228,28 @@ def _hourly_scores(
     # PM has no 1h table: the hourly value (or 24h moving average) scores on the 24h table.
     s.add("PM2.5", _scored(version, "pm25_24h", pm25)[0])
     s.add("PM10", _scored(version, "pm10_24h", pm10)[0])
-    s.add("SO2", _so2_hourly(version, proc, col["so2"], moving["so2_24h"]))
+    so2, s.unscorable = _so2_hourly(version, proc, col["so2"], moving["so2_24h"])
+    s.add("SO2", so2)
     s.add("NO2", _scored(version, "no2_1h", col["no2"])[0])
     s.add("CO", _scored(version, "co_1h", col["co"])[0])
     s.add("O3_1h", _scored(version, "o3_1h", col["o3"])[0])
     return s
 
 
-def _so2_hourly(version: str, proc: _Procedure, so2: np.ndarray, so2_24h: np.ndarray) -> np.ndarray:
-    """SO2 1h above the 1h table: HJ 633-2012 uses the SO2 24h IAQI, HJ 633-2026 the top level."""
+def _so2_hourly(version: str, proc: _Procedure, so2: np.ndarray,
+                so2_24h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SO2 1h above the 1h table: HJ 633-2012 uses the SO2 24h IAQI, HJ 633-2026 the top level.
+
+    Returns (IAQI, unscorable): under HJ 633-2012 an hour above the table
+    without a 24h value has no SO2 IAQI, and so no AQI.
+    """
     values, scored = _scored(version, "so2_1h", so2)
     over = _over_top(version, "so2_1h", scored)
     if proc.over_top == "cap":
         values[over] = standards.breakpoints(version, "so2_1h")[1][-1]
     else:
         values[over] = _scored(version, "so2_24h", so2_24h[over])[0]
-    return values
+    return values, over & np.isnan(values)
 
 
 def hourly_aqi(df: pd.DataFrame, *, pm_hourly_basis: PmHourlyBasis = "hourly") -> pd.DataFrame:
@@ -252,7 +264,8 @@ def hourly_aqi(df: pd.DataFrame, *, pm_hourly_basis: PmHourlyBasis = "hourly") -
     from the hourly concentration (`pm_hourly_basis="hourly"`, default) or
     the feed's 24h moving average (`"moving_24h"`). Publishers differed and
     which one CNEMC used is UNCONFIRMED, hence the option. SO2 1h above the
-    table -> the SO2 24h moving average on the 24h table (NA when absent).
+    table -> the SO2 24h moving average on the 24h table; without one the
+    hour's AQI is NA (not the max of the others).
     HJ 633-2026: six 1h values after GB/T 8170 rounding, PM on the daily
     table (the option does not apply), SO2 1h above the table -> IAQI 200.
     """

@@ -15,6 +15,7 @@ from pipelines.core.config import domain_settings, source_settings
 from pipelines.core.ingest import BatchOptions, DatasetSpec, run_batch
 from pipelines.core.landing import LandedFile, land_file
 from pipelines.core.ledger import RunRecord
+from pipelines.core.progress import Reporter
 
 DATASET = "air_hourly"
 
@@ -76,7 +77,7 @@ def ingest_landed(landed: LandedFile, fmt: str, *, source: str | None = None,
 
 def ingest_files(paths: Iterable[Path], fmt: str, *, source: str | None = None,
                  source_cfg: dict | None = None, force: bool = False,
-                 data_docs: bool = True) -> list[RunRecord]:
+                 data_docs: bool = True, reporter: Reporter | None = None) -> list[RunRecord]:
     """`envmon ingest air`: land each file, then load it (one run per file).
 
     When `source` names a configured source, its batch checks (expected
@@ -85,9 +86,12 @@ def ingest_files(paths: Iterable[Path], fmt: str, *, source: str | None = None,
     if source_cfg is None and source:
         configured = domain_settings("air").get("sources") or {}
         source_cfg = source_settings("air", source) if source in configured else {}
+    paths = list(paths)
     records = []
-    for path in paths:
+    for number, path in enumerate(paths, start=1):
         landed = land_file(Path(path), domain="air", source=source or fmt)
         records.append(ingest_landed(landed, fmt, source=source, source_cfg=source_cfg,
                                      force=force, data_docs=data_docs))
+        if reporter:
+            reporter.run(records[-1], f"[{number}/{len(paths)}] ")
     return records

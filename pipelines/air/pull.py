@@ -11,11 +11,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from pipelines.air.ingest import check_params, hourly_spec, ingest_landed
-from pipelines.core.config import domain_settings, source_settings
+from pipelines.core.config import source_settings
 from pipelines.core.errors import ConfigError, SourceError
 from pipelines.core.ingest import BatchOptions, run_batch
 from pipelines.core.landing import LandedFile, land_bytes, land_file
 from pipelines.core.ledger import RunRecord
+from pipelines.core.progress import Reporter
 from pipelines.core.timeutil import BEIJING
 
 # File name of each day's delivery, per file format.
@@ -24,21 +25,27 @@ DAILY_NAMES = {"china-sites": "china_sites_{date:%Y%m%d}.csv",
 
 
 def pull(source: str, start: date, end: date, *, force: bool = False,
-         data_docs: bool = True) -> list[RunRecord]:
+         data_docs: bool = True, reporter: Reporter | None = None) -> list[RunRecord]:
     """Fetch days start..end (inclusive, Beijing dates) from `source` and load them."""
     cfg = source_settings("air", source)
     fmt = cfg.get("format")
     if end < start:
         raise ConfigError(f"--end {end} is before --start {start}")
     if fmt == "openaq":
-        return [_pull_openaq(source, cfg, start, end, force=force, data_docs=data_docs)]
+        records = [_pull_openaq(source, cfg, start, end, force=force, data_docs=data_docs)]
+        if reporter:
+            reporter.run(records[0])
+        return records
     if fmt not in DAILY_NAMES:
         raise ConfigError(f"air source {source!r}: unknown format {fmt!r}")
     records = []
-    for day in _days(start, end):
+    days = _days(start, end)
+    for number, day in enumerate(days, start=1):
         landed = _fetch_daily(source, cfg, fmt, day)
         records.append(ingest_landed(landed, fmt, source=source, source_cfg=cfg, force=force,
                                      data_docs=data_docs))
+        if reporter:
+            reporter.run(records[-1], f"[{number}/{len(days)}] ")
     return records
 
 
@@ -112,9 +119,3 @@ def _pull_openaq(source: str, cfg: dict, start: date, end: date, *, force: bool,
 
     options = BatchOptions(check_params=check_params(cfg), force=force, data_docs=data_docs)
     return run_batch(hourly_spec(), landed, parse, source=source, options=options)
-
-
-def pull_settings_summary() -> dict:
-    """Configured air sources and their formats, for `envmon pull --help`."""
-    sources = domain_settings("air").get("sources") or {}
-    return {name: (cfg or {}).get("format") for name, cfg in sources.items()}

@@ -65,6 +65,12 @@ class RunRecord:
     partitions: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
+    def summary(self) -> str:
+        files = ", ".join(self.files) or self.sha256[:12]
+        return (f"{files}: {self.status}, {self.rows_loaded:,} rows loaded, "
+                f"{self.rows_quarantined:,} quarantined "
+                f"({sum(self.timings.values()):.1f}s, run {self.run_id})")
+
     def check_balance(self) -> None:
         if self.rows_in != self.rows_loaded + self.rows_quarantined:
             raise AssertionError(

@@ -7,6 +7,10 @@ from datetime import datetime
 
 import pandas as pd
 
+# Cell texts that mean "no value" in the region's feeds (compared stripped and
+# lower-cased): empty, an em dash, one or two hyphens, "NA".
+MISSING_TOKENS = frozenset({"", "\u2014", "-", "--", "na"})
+
 
 @dataclass(frozen=True)
 class Reject:

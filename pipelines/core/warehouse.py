@@ -25,9 +25,12 @@ _PLACEHOLDER = re.compile(
 
 def lake_tables() -> dict[str, Callable[[], pa.Schema]]:
     """Every lake dataset and its full schema (partition column included)."""
-    from pipelines.air.schema import lake_tables as air_tables
+    from pipelines.domains import domains
 
-    return {**air_tables()}
+    tables: dict[str, Callable[[], pa.Schema]] = {}
+    for domain in domains().values():
+        tables.update(domain.lake_tables())
+    return tables
 
 
 def build(target: Path | None = None) -> Path:

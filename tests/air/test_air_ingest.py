@@ -107,17 +107,30 @@ def test_feed_aqi_disagreement_is_flagged(envmon_home: Path, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("override, reason", [
-    ({(4, "PM2.5", "9002A"): "n/a"}, "not a number"),
-    ({(4, "SO2", "9002A"): "-3"}, "negative value"),
-    ({(4, "PM2.5", "9002A"): "2500"}, "expect_column_values_to_be_between(pm25"),
+    ({(4, "PM2.5", "9002A"): "n/a"}, "not a number 'n/a' for PM2.5"),
+    ({(4, "PM2.5", "9002A"): "-3"}, "negative value '-3' for PM2.5"),
 ])
-def test_bad_values_quarantine_only_their_station_hour(envmon_home: Path, tmp_path: Path,
-                                                       override: dict, reason: str) -> None:
+def test_bad_cell_is_quarantined_and_its_hour_keeps_other_values(
+        envmon_home: Path, tmp_path: Path, override: dict, reason: str) -> None:
     record = ingest(write_china_sites(tmp_path, "20261001", STATIONS, override=override))
-    assert record.rows_quarantined == 1 and record.rows_loaded == 71
+    assert record.rows_quarantined == 1 and record.rows_loaded == 72
     q = quarantine_rows(envmon_home)
     assert len(q) == 1 and reason in q["reason"][0]
-    assert q["line"][0] > 1
+    assert (q["line"][0], q["field"][0]) == (4 * 15 + 3, "9002A")
+    rows = lake_rows(envmon_home)
+    hour = rows[(rows["station_code"] == "9002A") & (rows["ts"].dt.hour == 4)].iloc[0]
+    assert pd.isna(hour["pm25"]) and hour["pm10"] == 65
+    assert not hour["aqi_complete"]
+
+
+def test_impossible_value_quarantines_its_station_hour(envmon_home: Path,
+                                                       tmp_path: Path) -> None:
+    record = ingest(write_china_sites(tmp_path, "20261001", STATIONS,
+                                      override={(4, "PM2.5", "9002A"): "2500"}))
+    assert record.rows_quarantined == 1 and record.rows_loaded == 71
+    q = quarantine_rows(envmon_home)
+    assert "expect_column_values_to_be_between(pm25" in q["reason"][0]
+    assert q["field"][0] == "pm25" and q["value"][0] == "2500.0"
 
 
 def test_unknown_type_line_is_quarantined(envmon_home: Path, tmp_path: Path) -> None:

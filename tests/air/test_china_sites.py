@@ -96,9 +96,11 @@ def test_bad_lines_and_cells_become_rejects_with_line_and_field(tmp_path: Path) 
     assert {(r.field, r.value) for r in text_cell} == {("1002A", "abc"), ("1002A", "x")}
     negative = [r for r in result.rejects if "negative" in r.reason]
     assert negative[0].field == "1001A" and negative[0].line == 24
-    # The refused station-hours are not in the frame; the others are.
-    kept = set(zip(result.frame["station_code"], result.frame["ts"].dt.hour, strict=True))
-    assert kept == {("1001A", 1)}
+    # A refused cell is left out; its station-hour keeps the other values.
+    frame = result.frame.set_index(["station_code", result.frame["ts"].dt.hour])
+    assert len(frame) == 4
+    assert pd.isna(frame.loc[("1002A", 1), "pm25"]) and frame.loc[("1002A", 1), "pm10"] == 65
+    assert pd.isna(frame.loc[("1001A", 2), "no2"]) and frame.loc[("1001A", 2), "so2"] == 8
 
 
 def test_gb18030_file_is_read(tmp_path: Path) -> None:

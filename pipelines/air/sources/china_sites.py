@@ -23,7 +23,7 @@ import pandas as pd
 
 from pipelines.air.schema import PARSED_COLUMNS
 from pipelines.core.errors import InputError
-from pipelines.core.parsing import ParseResult, Reject
+from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject
 from pipelines.core.timeutil import BEIJING
 
 # The feed's 15 types. Those mapped to None are known but not carried: envmon
@@ -149,18 +149,15 @@ def _to_station_hours(lines: pd.DataFrame, hour_label: str, rejects: list[Reject
     # Every type is checked, carried or not: a garbled cell anywhere is reported.
     long = lines.melt(id_vars=["_line", *_KEYS], var_name="station_code", value_name="cell")
     long["cell"] = long["cell"].str.strip()
-    long = long[long["cell"] != ""]
+    long = long[~long["cell"].str.lower().isin(MISSING_TOKENS)]
     value = pd.to_numeric(long["cell"], errors="coerce")
     bad = value.isna() | (value < 0)
     long = long.assign(value=value, column=long["type"].map(TYPES))
     offset = 0 if hour_label == "ending" else 1
     hours = pd.to_timedelta(long["hour"] + offset, unit="h")
     long["ts"] = (long["date"] + hours).dt.tz_localize(BEIJING)
-    bad_keys = _reject_bad_cells(long[bad], rejects)
+    _reject_bad_cells(long[bad], rejects)
     good = long[~bad & long["column"].notna()]
-    if bad_keys is not None:
-        key = pd.MultiIndex.from_frame(good[["station_code", "ts"]])
-        good = good[~key.isin(bad_keys)]
     wide = good.pivot_table(index=["station_code", "ts"], columns="column", values="value",
                             aggfunc="first")
     lines_of = good.groupby(["station_code", "ts"])["_line"].min()
@@ -171,25 +168,21 @@ def _to_station_hours(lines: pd.DataFrame, hour_label: str, rejects: list[Reject
     return frame[list(PARSED_COLUMNS)].astype({c: "float64" for c in PARSED_COLUMNS[2:-1]})
 
 
-def _reject_bad_cells(bad: pd.DataFrame, rejects: list[Reject]) -> pd.MultiIndex | None:
-    """One reject per station-hour with a malformed or negative cell.
+def _reject_bad_cells(bad: pd.DataFrame, rejects: list[Reject]) -> None:
+    """One reject per malformed or negative cell; the cell is left out.
 
-    The whole station-hour is refused: a row that mixes a garbled value with
-    good ones cannot be trusted to be aligned (and nothing is lost: the
-    quarantine keeps every cell of it).
+    The station-hour keeps its other values: a garbled O3_8h cell must not
+    cost the hour's PM2.5. A dropped pollutant is then missing for that hour,
+    as an empty cell would be (and the hour's AQI says it is incomplete).
     """
-    if bad.empty:
-        return None
-    for (station, ts), cells in bad.groupby(["station_code", "ts"], sort=True):
-        first = cells.iloc[0]
-        what = "negative value" if pd.notna(first["value"]) else "not a number"
-        listing = "; ".join(f"{t}={c!r} (line {n})" for t, c, n in
-                            zip(cells["type"], cells["cell"], cells["_line"], strict=True))
+    columns = ("_line", "date", "hour", "type", "station_code", "cell", "value", "ts")
+    for line, day, hour, kind, station, cell, value, ts in zip(
+            *(bad[c] for c in columns), strict=True):
+        what = "negative value" if pd.notna(value) else "not a number"
         rejects.append(Reject(
-            reason=f"{what} for station {station} at {ts:%Y-%m-%d %H:%M}: {listing}",
-            line=int(first["_line"]), field=str(station), value=str(first["cell"]),
-            raw=listing))
-    return pd.MultiIndex.from_frame(bad[["station_code", "ts"]].drop_duplicates())
+            reason=f"{what} {cell!r} for {kind} at station {station}, {ts:%Y-%m-%d %H:%M}",
+            line=int(line), field=str(station), value=str(cell),
+            raw=f"{day:%Y%m%d},{hour},{kind},{station}={cell}"))
 
 
 def _window(name: str, hour_label: str) -> tuple[datetime, datetime] | None:

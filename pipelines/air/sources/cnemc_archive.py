@@ -20,7 +20,7 @@ import pandas as pd
 
 from pipelines.air.schema import MOVING_24H, PARSED_COLUMNS, POLLUTANTS
 from pipelines.core.errors import InputError
-from pipelines.core.parsing import ParseResult, Reject
+from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject
 from pipelines.core.timeutil import BEIJING
 
 # Archive column -> parsed column. o3_24h, o3_8h, o3_8h_24h, no2_24h and
@@ -41,8 +41,6 @@ KEY_COLUMNS: tuple[str, ...] = ("timepoint", "stationcode")
 METADATA_COLUMNS: tuple[str, ...] = ("stationcode", "positionname", "longitude", "latitude",
                                      "area")
 
-# Cells that mean "no value": the archive writes dashes or NA for missing data.
-MISSING_TOKENS = frozenset({"", "\u2014", "-", "--", "na"})
 TIMEPOINT_FORMATS: tuple[str, ...] = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",

@@ -37,25 +37,11 @@ import numpy as np
 import pandas as pd
 
 from pipelines.air import standards
+from pipelines.air.sources.china_sites import TYPES as FEED_TYPES
 from pipelines.core.reference import load_air_stations
 
-TYPES: tuple[str, ...] = (
-    "AQI",
-    "PM2.5",
-    "PM2.5_24h",
-    "PM10",
-    "PM10_24h",
-    "SO2",
-    "SO2_24h",
-    "NO2",
-    "NO2_24h",
-    "O3",
-    "O3_24h",
-    "O3_8h",
-    "O3_8h_24h",
-    "CO",
-    "CO_24h",
-)
+# The feed's 15 types in the order the real files list them.
+TYPES: tuple[str, ...] = tuple(FEED_TYPES)
 FILE_PATTERN = "china_sites_{:%Y%m%d}.csv"
 DEFAULT_SEED = 2026
 

@@ -21,7 +21,8 @@ class InputError(EnvmonError):
         self.file = file
         self.row = row
         self.field = field
-        self.detail = message
+        # One line, always: messages quote library errors that may hold newlines.
+        self.detail = " ".join(str(message).split())
         super().__init__(self._format())
 
     def _format(self) -> str:

@@ -7,6 +7,10 @@ from datetime import datetime
 
 import pandas as pd
 
+from pipelines.core.errors import InputError
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
 # Cell texts that mean "no value" in the region's feeds (compared stripped and
 # lower-cased): empty, an em dash, one or two hyphens, "NA".
 MISSING_TOKENS = frozenset({"", "\u2014", "-", "--", "na"})
@@ -39,3 +43,24 @@ class ParseResult:
     frame: pd.DataFrame
     rejects: list[Reject] = field(default_factory=list)
     window: tuple[datetime, datetime] | None = None
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 (with or without BOM), else GB18030, the national superset of GBK.
+
+    Chinese feeds arrive in either; anything else is a one-line InputError.
+    """
+    if data.startswith(_UTF8_BOM):
+        try:
+            return data[len(_UTF8_BOM):].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"invalid UTF-8 after BOM at byte {exc.start}", file=name) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"neither UTF-8 nor GB18030 text (bad byte at {exc.start})",
+                         file=name) from None

@@ -114,3 +114,23 @@ def test_name_gives_window_for_landed_copy(tmp_path: Path) -> None:
     landed = path.rename(tmp_path / "0123abcd.csv")
     assert parse_china_sites(landed).window is None
     assert parse_china_sites(landed, name="china_sites_20261001.csv").window is not None
+
+
+def test_line_wider_than_header_is_refused_alone(tmp_path: Path) -> None:
+    text = china_sites_text("20261001", ["1001A"], hours=[1])
+    text += "20261001,2,PM2.5,33,44\n"  # two station cells, one station column
+    text += "20261001,2,PM10,50\n"
+    path = tmp_path / "china_sites_20261001.csv"
+    path.write_text(text, encoding="utf-8")
+    result = parse_china_sites(path)
+    [wide] = [r for r in result.rejects if "cells" in r.reason]
+    assert wide.line == 17 and "has 5 cells, the header has 4" in wide.reason
+    hour2 = result.frame[result.frame["ts"].dt.hour == 2].iloc[0]
+    assert hour2["pm10"] == 50 and pd.isna(hour2["pm25"])
+
+
+def test_short_line_is_padded_as_missing(tmp_path: Path) -> None:
+    path = tmp_path / "china_sites_20261001.csv"
+    path.write_text("date,hour,type,1001A,1002A\n20261001,1,PM2.5,33\n", encoding="utf-8")
+    result = parse_china_sites(path)
+    assert result.rejects == [] and list(result.frame["station_code"]) == ["1001A"]

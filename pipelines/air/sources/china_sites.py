@@ -23,7 +23,7 @@ import pandas as pd
 
 from pipelines.air.schema import PARSED_COLUMNS
 from pipelines.core.errors import InputError
-from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject
+from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
 from pipelines.core.timeutil import BEIJING
 
 # The feed's 15 types. Those mapped to None are known but not carried: envmon
@@ -52,33 +52,52 @@ def parse_china_sites(path: Path, *, name: str | None = None,
     name = name or path.name
     if hour_label not in HOUR_LABELS:
         raise ValueError(f"hour_label must be one of {HOUR_LABELS}, not {hour_label!r}")
-    table = _read(path, name)
     rejects: list[Reject] = []
+    table = _read(path, name, rejects)
     lines = _valid_lines(table, name, rejects)
     frame = _to_station_hours(lines, hour_label, rejects)
     return ParseResult(frame=frame, rejects=rejects, window=_window(name, hour_label))
 
 
-def _read(path: Path, name: str) -> pd.DataFrame:
+def _read(path: Path, name: str, rejects: list[Reject]) -> pd.DataFrame:
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError("empty file", file=name)
-    text = raw.decode("utf-8-sig", errors="strict") if _is_utf8(raw) else raw.decode("gb18030")
-    header = [c.strip() for c in next(csv.reader(io.StringIO(text)))]
-    _check_header(header, name)
+    text = decode_text(raw, name)
+    if not text.strip():
+        raise InputError("empty file", file=name)
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
     try:
-        # The header is read above (pandas would rename a repeated column).
-        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, header=None,
-                            skiprows=1, names=_KEYS + header[3:], skipinitialspace=True)
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise InputError(f"not a CSV table: {exc}", file=name) from exc
-    if table.empty:
+        header = [c.strip() for c in next(reader)]
+        _check_header(header, name)
+        lines, rows = [], []
+        for row in reader:
+            _take_row(row, reader.line_num, len(header), lines, rows, rejects)
+    except csv.Error as exc:
+        raise InputError(f"not a CSV table: {exc}", file=name, row=reader.line_num) from None
+    if not rows and not rejects:
         raise InputError("no rows after the header", file=name, row=2)
-    # A short line leaves its last cells absent: missing, like an empty cell.
-    table = table.fillna("")
+    table = pd.DataFrame(rows, columns=_KEYS + header[3:], dtype="str")
     # Line numbers as a person sees them in an editor: header is line 1.
-    table.insert(0, "_line", np.arange(2, len(table) + 2))
+    table.insert(0, "_line", np.array(lines, dtype="int64"))
     return table
+
+
+def _take_row(row: list[str], line: int, width: int, lines: list[int], rows: list[list[str]],
+              rejects: list[Reject]) -> None:
+    """Keep a data line, padded to the header's width; refuse one that is too wide."""
+    if not row or all(not c.strip() for c in row):
+        return
+    if len(row) > width:
+        if any(c.strip() for c in row[width:]):
+            rejects.append(Reject(reason=f"line has {len(row)} cells, the header has {width}",
+                                  line=line, field="line", value=str(len(row)),
+                                  raw=",".join(row)[:500]))
+            return
+        row = row[:width]
+    # A short line leaves its last cells absent: missing, like an empty cell.
+    lines.append(line)
+    rows.append(row + [""] * (width - len(row)))
 
 
 def _check_header(header: list[str], name: str) -> None:
@@ -97,14 +116,6 @@ def _check_header(header: list[str], name: str) -> None:
             raise InputError("station column appears twice in the header", file=name, row=1,
                              field=code)
         seen.add(code)
-
-
-def _is_utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _valid_lines(table: pd.DataFrame, name: str, rejects: list[Reject]) -> pd.DataFrame:

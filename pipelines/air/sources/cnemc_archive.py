@@ -20,7 +20,7 @@ import pandas as pd
 
 from pipelines.air.schema import MOVING_24H, PARSED_COLUMNS, POLLUTANTS
 from pipelines.core.errors import InputError
-from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject
+from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
 from pipelines.core.timeutil import BEIJING
 
 # Archive column -> parsed column. o3_24h, o3_8h, o3_8h_24h, no2_24h and
@@ -50,7 +50,6 @@ TIMEPOINT_FORMATS: tuple[str, ...] = (
 )
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{8})(?!\d)")
-_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -173,23 +172,7 @@ def _read_table(path: Path, name: str) -> _Table:
 
 
 def _decode(path: Path, name: str) -> str:
-    """UTF-8 (with or without BOM), else GB18030, the national superset of GBK."""
-    data = path.read_bytes()
-    if data.startswith(_UTF8_BOM):
-        try:
-            return data[len(_UTF8_BOM):].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"invalid UTF-8 after BOM at byte {exc.start}",
-                             file=name) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"neither UTF-8 nor GB18030 (bad byte at {exc.start})",
-                         file=name) from None
+    return decode_text(path.read_bytes(), name)
 
 
 def _header_positions(header: list[str], name: str) -> dict[str, int]:

@@ -41,6 +41,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EnvmonError as exc:
         print(f"envmon: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:
+        # A full or failing disk: every write is temp-file-and-rename, so
+        # what was loaded before is intact.
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"envmon: error: cannot write{where}: {exc.strerror or exc}; earlier loads "
+              "are intact, re-run when the disk is fixed", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("envmon: interrupted; loaded partitions are intact, re-run to finish",
               file=sys.stderr)

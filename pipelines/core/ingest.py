@@ -22,6 +22,7 @@ from pipelines.core import lake
 from pipelines.core.errors import InputError
 from pipelines.core.landing import LandedFile
 from pipelines.core.ledger import RunRecord, loaded_by, new_run_id, record_run
+from pipelines.core.locks import dataset_lock
 from pipelines.core.parsing import ParseResult
 from pipelines.core.quarantine import QuarantineRow, rows_from_frame, write_quarantine
 
@@ -55,11 +56,24 @@ def batch_sha(landed: list[LandedFile]) -> str:
 
 def run_batch(spec: DatasetSpec, landed: list[LandedFile], parse: Callable[[], ParseResult], *,
               source: str, options: BatchOptions | None = None) -> RunRecord:
-    """Load one delivery (one file, or the pages of one pull) into the lake."""
-    from checks.runner import validate
+    """Load one delivery (one file, or the pages of one pull) into the lake.
 
+    The same delivery started twice at once is loaded once: the second waits
+    for the first and then finds it already loaded.
+    """
     options = options or BatchOptions()
     sha = batch_sha(landed)
+    # 64 lock stripes per dataset rather than a lock file per delivery: two
+    # different deliveries sharing a stripe only take turns, which their
+    # partition writes do anyway.
+    with dataset_lock(f"{spec.name}.batch{int(sha[:8], 16) % 64:02d}"):
+        return _run_locked(spec, landed, parse, sha, source=source, options=options)
+
+
+def _run_locked(spec: DatasetSpec, landed: list[LandedFile], parse: Callable[[], ParseResult],
+                sha: str, *, source: str, options: BatchOptions) -> RunRecord:
+    from checks.runner import validate
+
     record = RunRecord(run_id=new_run_id(), dataset=spec.name, source=source,
                        files=[f.name for f in landed], sha256=sha,
                        started_at=datetime.now(UTC))

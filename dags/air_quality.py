@@ -13,6 +13,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Asset, task
 
+from pipelines.alerts.tasks import notify_task_failure
+
 AIR_HOURLY = Asset("envmon://lake/air_hourly")
 AIR_DAILY_STATION = Asset("envmon://lake/air_daily_station")
 AIR_DAILY_CITY = Asset("envmon://lake/air_daily_city")
@@ -26,7 +28,8 @@ with DAG(
     catchup=True,
     max_active_runs=4,
     default_args={"retries": 3, "retry_delay": timedelta(minutes=5),
-                  "retry_exponential_backoff": True, "owner": "envmon"},
+                  "retry_exponential_backoff": True, "owner": "envmon",
+                  "on_failure_callback": notify_task_failure},
     tags=["envmon", "air"],
     doc_md=__doc__,
 ):

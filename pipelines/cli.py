@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     wh = sub.add_parser("warehouse", help="rebuild warehouse.duckdb from warehouse/*.sql")
     wh.set_defaults(handler=_cmd_warehouse)
+
+    from pipelines.alerts.cli import configure as configure_alerts
+
+    configure_alerts(sub)
     return parser
 
 

@@ -54,6 +54,9 @@ def run_demo(month: str | None = None, seed: int = 2026) -> int:
                 reporter.say(line)
     finally:
         con.close()
+    from pipelines.alerts.cli import demo_alerts
+
+    demo_alerts(reporter)
     _how_to_query(reporter, warehouse)
     return 0
 

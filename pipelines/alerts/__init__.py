@@ -1,0 +1,1 @@
+"""Threshold alerts: rules over the warehouse, deduplicated alerts, an outbox to channels."""

@@ -21,6 +21,7 @@ from types import ModuleType
 
 DOMAIN_MODULES: dict[str, str] = {
     "air": "pipelines.air.domain",
+    "water": "pipelines.water.domain",
 }
 
 

@@ -112,7 +112,9 @@ def _run_locked(spec: DatasetSpec, landed: list[LandedFile], parse: Callable[[],
         write_quarantine(quarantined, run_id=record.run_id, dataset=spec.name, source=source,
                          file=";".join(record.files), sha256=sha)
     if spec.after_load and record.partitions:
-        with clock("derive"):
+        # Derived marts are read-modify-write: two loads touching the same
+        # period must not interleave, or the later mart misses the other's rows.
+        with clock("derive"), dataset_lock(f"{spec.name}.derive"):
             spec.after_load(record.partitions)
 
     record.rows_in = len(parsed.frame) + len(parsed.rejects)

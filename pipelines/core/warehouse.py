@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from pipelines.core.settings import WAREHOUSE_SQL_DIR, home
 
 _PLACEHOLDER = re.compile(
-    r"\{\{\s*(lake|ledger|quarantine|reference|home)(?::([a-z0-9_]+))?\s*\}\}")
+    r"\{\{\s*(lake|ledger|quarantine|reference|home)(?::([a-z0-9_/]+))?\s*\}\}")
 
 
 def lake_tables() -> dict[str, Callable[[], pa.Schema]]:

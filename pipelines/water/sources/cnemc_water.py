@@ -1,0 +1,355 @@
+"""The national surface-water automatic monitoring real-time release (cnemc-water).
+
+Each page is a JSON object {thead, tbody, total, records}: `thead` the column
+headers (simplified Chinese, unit in brackets), `tbody` one list of cells per
+section in the header's order, `total` the number of pages and `records` the
+number of sections in the whole release. Cells in the order of the release:
+省份, 流域, 断面名称, 监测时间, 水质类别, 水温(℃), pH(无量纲), 溶解氧(mg/L),
+电导率(μS/cm), 浊度(NTU), 高锰酸盐指数(mg/L), 氨氮(mg/L), 总磷(mg/L), 总氮(mg/L),
+叶绿素α(mg/L), 藻密度(cells/L). Columns are found by header, not position.
+
+A cell is plain text or an HTML span. A value span's `title` holds the raw
+value (`原始值：0.035`) while its text may be rounded; envmon uses the raw
+value, so a value span without that title is refused (cell-level reject, the
+reading keeps its other items). The section span's title carries the city
+and river (`所在地市:苏州市;所属河流:太浦河`, the separator may also be a line
+break or `&#10;`). `--` is missing. 水质类别 is the publisher's class: kept as
+`feed_class`, never used as envmon's class.
+
+监测时间 is `MM-DD HH:MM` without a year: the year is the fetch time's, unless
+that puts the reading after the fetch (plus a tolerance for clocks), in which
+case it is the previous year (a December reading fetched in January). A date
+that does not exist (02-30) is refused.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pipelines.core.errors import InputError
+from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
+from pipelines.core.timeutil import BEIJING
+from pipelines.water.reference import item_names, item_units, normalise_name
+from pipelines.water.sources.common import (
+    NUMBER,
+    feed_class,
+    normalise_province,
+    registry_by_feed_name,
+    to_frame,
+    unregistered_code,
+)
+from pipelines.water.units import factor_to, split_header
+
+# Non-item columns of the release; `None` marks columns read but not carried.
+META_HEADERS: dict[str, str | None] = {
+    "省份": "province", "流域": "basin", "断面名称": "section", "监测时间": "time",
+    "水质类别": "class", "站点情况": None,
+}
+REQUIRED = ("province", "section", "time")
+
+_SPAN = re.compile(r"<span\b(?P<attrs>[^>]*)>(?P<text>.*?)</span>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"""\btitle\s*=\s*(?:'(?P<a>[^']*)'|"(?P<b>[^"]*)")""", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+_RAW_VALUE = re.compile(r"原始值\s*[：:]\s*(?P<value>.*)$", re.DOTALL)
+_TIME = re.compile(r"^(?:(?P<y>\d{4})-)?(?P<m>\d{1,2})-(?P<d>\d{1,2})"
+                   r"\s+(?P<H>\d{1,2}):(?P<M>\d{2})$")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page as delivered: its bytes and the name errors should use."""
+
+    data: bytes
+    name: str
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """What a page says about the release it belongs to."""
+
+    rows: int
+    total_pages: int | None
+    records: int | None
+
+
+def parse_pages(pages: list[Page], *, fetched_at: datetime, tolerance: timedelta,
+                max_age: timedelta) -> ParseResult:
+    """Parse the pages of one fetch into PARSED_COLUMNS.
+
+    `fetched_at` (tz-aware) gives the year of each reading; the window the
+    checks hold readings to is [fetched_at - max_age, fetched_at + tolerance].
+    A page that is not a JSON release page is an InputError naming it.
+    """
+    registry = registry_by_feed_name()
+    fetched = fetched_at.astimezone(BEIJING)
+    rows: list[dict[str, object]] = []
+    rejects: list[Reject] = []
+    first_seen: dict[tuple[str, datetime], str] = {}
+    for number, page in enumerate(pages, start=1):
+        payload = load_page(page)
+        columns = header_columns(payload["thead"], page.name)
+        where = f"page {number}, " if len(pages) > 1 else ""
+        for index, cells in enumerate(payload["tbody"], start=1):
+            parsed = _row(cells, index, columns, page.name, fetched, tolerance, registry,
+                          rejects, where)
+            if parsed is None:
+                continue
+            key = (str(parsed["section_code"]), parsed["ts"])
+            if key in first_seen:
+                rejects.append(Reject(f"{where}duplicate section and time (first at "
+                                      f"{first_seen[key]})", line=index, field="断面名称",
+                                      value=key[0], raw=_raw(cells)))
+                continue
+            first_seen[key] = f"{page.name} record {index}"
+            rows.append(parsed)
+    window = (fetched - max_age, fetched + tolerance)
+    return ParseResult(frame=to_frame(rows), rejects=rejects, window=window)
+
+
+def load_page(page: Page) -> dict:
+    """The page's JSON object, checked for the release's shape."""
+    text = decode_text(page.data, page.name)
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
+                         file=page.name) from None
+    if not isinstance(payload, dict):
+        raise InputError("not a release page: expected a JSON object with thead and tbody",
+                         file=page.name)
+    for key in ("thead", "tbody"):
+        if not isinstance(payload.get(key), list):
+            raise InputError(f"not a release page: {key!r} is missing or not a list",
+                             file=page.name, field=key)
+    for key in ("total", "records"):
+        value = payload.get(key)
+        if value is not None and not _is_count(value):
+            raise InputError(f"{key!r} is {value!r}, not a count", file=page.name, field=key)
+    return payload
+
+
+def page_info(page: Page) -> PageInfo:
+    payload = load_page(page)
+    return PageInfo(rows=len(payload["tbody"]),
+                    total_pages=_count(payload.get("total")),
+                    records=_count(payload.get("records")))
+
+
+def header_columns(thead: list, name: str) -> list[tuple[str, str | None, float]]:
+    """Per header cell: (kind, item or meta key, unit factor). kind: meta | item | skip."""
+    items = item_names()
+    units = item_units()
+    out: list[tuple[str, str | None, float]] = []
+    seen: set[str] = set()
+    for position, cell in enumerate(thead, start=1):
+        text = _text(cell)
+        if text in META_HEADERS:
+            key = META_HEADERS[text]
+            out.append(("meta", key, 1.0) if key else ("skip", None, 1.0))
+            target = key or text
+        else:
+            label, unit = split_header(text)
+            item = items.get(normalise_name(label))
+            if item is None:
+                raise InputError(f"header {position} {text!r} is not a column of the release "
+                                 "(not an item envmon knows)", file=name, field=text)
+            try:
+                factor = factor_to(unit, units[item])
+            except ValueError as exc:
+                raise InputError(str(exc), file=name, field=text) from None
+            out.append(("item", item, factor))
+            target = item
+        if target in seen:
+            raise InputError(f"column {text!r} appears twice in thead", file=name, field=text)
+        seen.add(target)
+    missing = [k for k in REQUIRED if ("meta", k, 1.0) not in out]
+    if missing:
+        names = {v: k for k, v in META_HEADERS.items() if v}
+        raise InputError(f"thead lacks {', '.join(names[m] for m in missing)}", file=name,
+                         field="thead")
+    return out
+
+
+# ---------------------------------------------------------------- rows
+
+
+def _row(cells: object, line: int, columns: list[tuple[str, str | None, float]], name: str,
+         fetched: datetime, tolerance: timedelta, registry: dict[tuple[str, str], str],
+         rejects: list[Reject], where: str) -> dict[str, object] | None:
+    raw = _raw(cells)
+    if not isinstance(cells, list):
+        rejects.append(Reject(f"{where}record is not a list of cells", line=line, raw=raw))
+        return None
+    if len(cells) != len(columns):
+        rejects.append(Reject(f"{where}record has {len(cells)} cells, the header has "
+                              f"{len(columns)}", line=line, raw=raw))
+        return None
+    meta: dict[str, object] = {}
+    values: dict[str, float] = {}
+    bad: list[Reject] = []
+    for (kind, key, factor), cell in zip(columns, cells, strict=True):
+        if kind == "meta":
+            meta[key] = cell
+        elif kind == "item":
+            value, problem = cell_value(cell)
+            if problem:
+                bad.append(Reject(f"{where}{problem} in {key}", line=line, field=key,
+                                  value=_short(cell), raw=raw))
+            elif value is not None:
+                values[key] = value * factor
+    section_name, city, river = section_cell(meta.get("section"))
+    province = _text(meta.get("province"))
+    stamp = _text(meta.get("time"))
+    problem = None
+    if not section_name or section_name.lower() in MISSING_TOKENS:
+        problem = Reject(f"{where}no section name", line=line, field="断面名称",
+                         value=_short(meta.get("section")), raw=raw)
+    elif not province or province.lower() in MISSING_TOKENS:
+        problem = Reject(f"{where}no province", line=line, field="省份", value=province, raw=raw)
+    else:
+        ts, why = reading_time(stamp, fetched, tolerance)
+        if ts is None:
+            problem = Reject(f"{where}{why}", line=line, field="监测时间", value=stamp, raw=raw)
+    if problem is not None:
+        rejects.append(problem)  # the row is refused whole; its cell problems go with it
+        return None
+    rejects.extend(bad)
+    if not values:
+        if not bad:
+            rejects.append(Reject(f"{where}no measured value (every item is missing)",
+                                  line=line, field="tbody", raw=raw))
+        return None
+    code = registry.get((normalise_province(province), section_name))
+    row: dict[str, object] = {
+        "section_code": code or unregistered_code(province, section_name),
+        "section_name": section_name, "ts": ts, "sample_kind": "auto",
+        "feed_class": feed_class(_text(meta.get("class"))),
+        "feed_province": province, "feed_basin": _none_if_missing(_text(meta.get("basin"))),
+        "feed_city": city, "feed_river": river, "below_detection": None, "source_line": line,
+    }
+    row.update(values)
+    return row
+
+
+def cell_value(cell: object) -> tuple[float | None, str | None]:
+    """(value, None), (None, None) for missing, or (None, why it is refused)."""
+    if cell is None:
+        return None, None
+    if isinstance(cell, bool):
+        return None, "not a number"
+    if isinstance(cell, int | float):
+        text = repr(float(cell))
+    else:
+        text = str(cell).strip()
+        span = _SPAN.search(text)
+        if span:
+            title = _title(span.group("attrs"))
+            if title is None:
+                inner = html.unescape(_TAG.sub("", span.group("text"))).strip()
+                if inner.lower() in MISSING_TOKENS:
+                    return None, None
+                return None, "span without the raw value (no title)"
+            match = _RAW_VALUE.search(title)
+            if not match:
+                return None, f"span title {title!r} does not hold 原始值"
+            text = match.group("value").strip()
+        elif "<" in text:
+            return None, "unreadable HTML"
+    if text.lower() in MISSING_TOKENS:
+        return None, None
+    if not NUMBER.match(text):
+        return None, "not a number"
+    value = float(text)
+    if value < 0:
+        return None, "negative value"
+    return value, None
+
+
+def section_cell(cell: object) -> tuple[str, str | None, str | None]:
+    """(section name, city, river) from a plain cell or a span with the city/river title."""
+    text = "" if cell is None else str(cell).strip()
+    span = _SPAN.search(text)
+    if not span:
+        return html.unescape(_TAG.sub("", text)).strip(), None, None
+    name = html.unescape(_TAG.sub("", span.group("text"))).strip()
+    title = _title(span.group("attrs"))
+    if not title:
+        return name, None, None
+    fields: dict[str, str] = {}
+    for part in re.split(r"[;；\n\r]+", title):
+        key, sep, value = part.partition(":") if ":" in part else part.partition("：")
+        if sep:
+            fields[key.strip()] = value.strip()
+    return (name, _none_if_missing(fields.get("所在地市", "")),
+            _none_if_missing(fields.get("所属河流", "")))
+
+
+def reading_time(stamp: str, fetched: datetime, tolerance: timedelta
+                 ) -> tuple[datetime | None, str]:
+    """Beijing time of `MM-DD HH:MM`, with the year from the fetch time."""
+    match = _TIME.match(stamp.strip())
+    if not match:
+        return None, "监测时间 is not MM-DD HH:MM"
+    month, day = int(match["m"]), int(match["d"])
+    hour, minute = int(match["H"]), int(match["M"])
+    if match["y"]:
+        years = [int(match["y"])]
+    else:
+        # The latest year that does not put the reading after its fetch (give
+        # or take `tolerance` of clock difference): a December reading fetched
+        # in January is the previous year's.
+        years = [fetched.year + 1, fetched.year, fetched.year - 1]
+    valid = []
+    for year in years:
+        try:
+            valid.append(datetime(year, month, day, hour, minute, tzinfo=BEIJING))
+        except ValueError:
+            continue
+    if not valid:
+        return None, f"no such date or time: {stamp.strip()}"
+    for moment in valid:
+        if moment <= fetched + tolerance:
+            return moment, ""
+    return None, (f"no such date before the fetch time {fetched:%Y-%m-%d %H:%M}: "
+                  f"{stamp.strip()}")
+
+
+def _title(attrs: str) -> str | None:
+    match = _TITLE.search(attrs)
+    if not match:
+        return None
+    return html.unescape(match.group("a") if match.group("a") is not None else match.group("b"))
+
+
+def _text(cell: object) -> str:
+    if cell is None:
+        return ""
+    return html.unescape(_TAG.sub("", str(cell))).strip()
+
+
+def _none_if_missing(text: str | None) -> str | None:
+    return None if text is None or text.strip().lower() in MISSING_TOKENS else text.strip()
+
+
+def _is_count(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value >= 0
+    return isinstance(value, str) and value.strip().isdigit()
+
+
+def _count(value: object) -> int | None:
+    return None if value is None else int(value)
+
+
+def _raw(cells: object) -> str:
+    return json.dumps(cells, ensure_ascii=False)[:2000]
+
+
+def _short(cell: object) -> str | None:
+    return None if cell is None else str(cell)[:200]

@@ -9,8 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.air.pull import pull
+from pipelines.core.progress import SilentReporter
 from pipelines.core.warehouse import build
+from pipelines.domains import domains
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 SQL_BLOCKS = re.findall(r"```sql\n(.*?)```", README, flags=re.S)
@@ -27,7 +28,8 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("readme_home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ENVMON_HOME", str(home))
-        pull("demo", date(2026, 1, 10), date(2026, 1, 13), data_docs=False)
+        for domain in domains().values():
+            domain.demo(date(2026, 1, 10), date(2026, 1, 13), 2026, SilentReporter())
         return build()
 
 

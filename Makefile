@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 export ENVMON_HOME ?= $(CURDIR)/var
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean airflow
 
 install: $(VENV)/.synced
 
@@ -31,6 +31,12 @@ lint: install
 
 bench: install
 	$(VENV)/bin/python -m pipelines.bench
+
+# Airflow standalone over dags/ with the demo feeds (scripts/airflow_standalone.sh);
+# its own AIRFLOW_HOME, whatever the shell's: `make airflow AIRFLOW_LOCAL_HOME=...`.
+AIRFLOW_LOCAL_HOME ?= $(CURDIR)/var/airflow
+airflow: install
+	AIRFLOW_HOME=$(AIRFLOW_LOCAL_HOME) scripts/airflow_standalone.sh
 
 clean:
 	rm -rf var .pytest_cache

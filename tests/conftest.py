@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -14,7 +16,10 @@ pytest_plugins = ("tests.support.http_server",)
 
 # Airflow reads its configuration when first imported: give the test session
 # an AIRFLOW_HOME of its own, without example DAGs, over the project's dags/.
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="envmon-airflow-"))
+if "AIRFLOW_HOME" not in os.environ:
+    _airflow_home = tempfile.mkdtemp(prefix="envmon-airflow-")
+    os.environ["AIRFLOW_HOME"] = _airflow_home
+    atexit.register(shutil.rmtree, _airflow_home, ignore_errors=True)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.core.atomic import write_atomic
 from pipelines.core.settings import WAREHOUSE_SQL_DIR, home
 
 _PLACEHOLDER = re.compile(
@@ -39,8 +41,8 @@ def build(target: Path | None = None) -> Path:
 
     target = target or home().warehouse
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
+    # A unique name: workers in different containers can share a pid.
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         con = duckdb.connect(str(tmp))
         try:
@@ -92,8 +94,8 @@ def _reader(directory: Path, pattern: str, schema: pa.Schema, *, hive: bool) -> 
         options = ", hive_partitioning = true" if hive else ""
         return f"read_parquet({glob}, union_by_name = true{options})"
     empty = home().root / "lake_schemas" / f"{directory.name}.parquet"
-    empty.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(schema.empty_table(), empty)
+    # Written atomically: another build may be reading it at this moment.
+    write_atomic(empty, lambda tmp: pq.write_table(schema.empty_table(), tmp))
     return f"read_parquet({_quote(str(empty))})"
 
 

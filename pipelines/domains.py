@@ -22,6 +22,7 @@ from types import ModuleType
 DOMAIN_MODULES: dict[str, str] = {
     "air": "pipelines.air.domain",
     "water": "pipelines.water.domain",
+    "hazwaste": "pipelines.hazwaste.domain",
 }
 
 

@@ -1,0 +1,64 @@
+"""Daily hazardous-waste manifests: pull the day's exports, recompute anomalies, rebuild.
+
+Orchestration only; the work is in pipelines/hazwaste/tasks.py. A run
+ending at 00:00 Beijing loads the export of the day that just ended. Catchup
+is on, so unpausing the DAG (or `airflow backfill create`) loads every day
+since ENVMON_HAZWASTE_START; anomalies are recomputed from everything stored
+on each run, so the order of backfilled runs does not matter.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, Asset, task
+
+HW_MANIFESTS = Asset("envmon://lake/hw_manifests")
+HW_WASTE_LINES = Asset("envmon://lake/hw_waste_lines")
+HW_EVENTS = Asset("envmon://lake/hw_events")
+HW_APPROVALS = Asset("envmon://lake/hw_approvals")
+HW_MANIFEST_STATE = Asset("envmon://lake/hw_manifest_state")
+HW_ANOMALIES = Asset("envmon://lake/hw_anomalies")
+WAREHOUSE = Asset("envmon://warehouse")
+
+with DAG(
+    dag_id="hazwaste",
+    description="Load daily hazardous-waste manifest exports, detect transfer anomalies",
+    schedule="0 0 * * *",
+    start_date=pendulum.parse(os.environ.get("ENVMON_HAZWASTE_START",
+                                             "2026-11-01T00:00:00+08:00")),
+    catchup=True,
+    max_active_runs=1,  # anomalies read the whole lake: one recompute at a time
+    default_args={"retries": 3, "retry_delay": timedelta(minutes=10),
+                  "retry_exponential_backoff": True, "owner": "envmon"},
+    tags=["envmon", "hazwaste"],
+    doc_md=__doc__,
+):
+
+    @task
+    def sources() -> list[str]:
+        from pipelines.hazwaste.tasks import scheduled_sources
+
+        return scheduled_sources()
+
+    @task(outlets=[HW_MANIFESTS, HW_WASTE_LINES, HW_EVENTS, HW_APPROVALS])
+    def pull(source: str, data_interval_end=None) -> dict:
+        from pipelines.hazwaste.tasks import pull_for_interval
+
+        return pull_for_interval(source, data_interval_end)
+
+    @task(outlets=[HW_MANIFEST_STATE, HW_ANOMALIES])
+    def detect_anomalies() -> dict:
+        from pipelines.hazwaste.tasks import detect_anomalies as detect
+
+        return detect()
+
+    @task(outlets=[WAREHOUSE])
+    def build_warehouse() -> str:
+        from pipelines.hazwaste.tasks import build_warehouse as build
+
+        return build()
+
+    pull.expand(source=sources()) >> detect_anomalies() >> build_warehouse()

@@ -1,0 +1,1 @@
+"""Hazardous-waste transfer manifests: ingest, lifecycle, anomalies, flows."""

@@ -1,0 +1,52 @@
+"""Helpers shared by the hazwaste tests: load an export, read what it left."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.hazwaste.ingest import ingest_files
+from tests.hazwaste.builders import write
+
+
+def lake(home: Path, dataset: str) -> pd.DataFrame:
+    files = sorted((home / "lake" / dataset).glob("*/*.parquet"))
+    if not files:
+        return pd.DataFrame()
+    return pd.concat([pq.read_table(f).to_pandas().assign(_partition=f.parent.name,
+                                                          _part=f.stem) for f in files],
+                     ignore_index=True)
+
+
+def quarantine(home: Path) -> pd.DataFrame:
+    files = sorted((home / "quarantine").rglob("*.parquet"))
+    if not files:
+        return pd.DataFrame(columns=["line", "field", "value", "rule", "reason"])
+    return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+
+
+def found(home: Path) -> dict[str, set[str]]:
+    """manifest_no -> anomaly kinds, from the derived lake dataset."""
+    rows = lake(home, "hw_anomalies")
+    if rows.empty:
+        return {}
+    return {no: set(kinds) for no, kinds in rows.groupby("manifest_no")["anomaly"]}
+
+
+@pytest.fixture
+def load(envmon_home: Path, tmp_path: Path) -> Callable:
+    """load(doc_or_text, name="export.json", fmt="manifest-json", **options) -> RunRecord."""
+    counter = {"n": 0}
+
+    def _load(doc, name: str | None = None, fmt: str = "manifest-json", **options):
+        counter["n"] += 1
+        path = write(tmp_path / "in" / (name or f"export_{counter['n']}.json"), doc)
+        options.setdefault("data_docs", False)
+        [record] = ingest_files([path], fmt, **options)
+        return record
+
+    return _load

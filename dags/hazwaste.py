@@ -15,6 +15,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Asset, task
 
+from pipelines.alerts.tasks import notify_task_failure
+
 HW_MANIFESTS = Asset("envmon://lake/hw_manifests")
 HW_WASTE_LINES = Asset("envmon://lake/hw_waste_lines")
 HW_EVENTS = Asset("envmon://lake/hw_events")
@@ -32,7 +34,8 @@ with DAG(
     catchup=True,
     max_active_runs=1,  # anomalies read the whole lake: one recompute at a time
     default_args={"retries": 3, "retry_delay": timedelta(minutes=10),
-                  "retry_exponential_backoff": True, "owner": "envmon"},
+                  "retry_exponential_backoff": True, "owner": "envmon",
+                  "on_failure_callback": notify_task_failure},
     tags=["envmon", "hazwaste"],
     doc_md=__doc__,
 ):

@@ -16,6 +16,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Asset, task
 
+from pipelines.alerts.tasks import notify_task_failure
+
 WATER_READINGS = Asset("envmon://lake/water_readings")
 WATER_SECTION_DAILY = Asset("envmon://lake/water_section_daily")
 WATER_SECTION_MONTHLY = Asset("envmon://lake/water_section_monthly")
@@ -32,7 +34,8 @@ with DAG(
     catchup=True,
     max_active_runs=2,
     default_args={"retries": 3, "retry_delay": timedelta(minutes=10),
-                  "retry_exponential_backoff": True, "owner": "envmon"},
+                  "retry_exponential_backoff": True, "owner": "envmon",
+                  "on_failure_callback": notify_task_failure},
     tags=["envmon", "water"],
     doc_md=__doc__,
 ):

@@ -53,3 +53,14 @@ def test_air_dag_schedule_retries_tags_assets(dagbag) -> None:
     assert outlets == {"envmon://lake/air_hourly", "envmon://lake/air_daily_station",
                        "envmon://lake/air_daily_city"}
     assert dag.get_task("build_warehouse").upstream_task_ids == {"pull"}
+
+
+def test_every_task_failure_notifies_the_operators(dagbag) -> None:
+    """Task failures in any DAG reach the operators through the alert channels."""
+    from pipelines.alerts.tasks import notify_task_failure
+
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            callbacks = task.on_failure_callback
+            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+            assert notify_task_failure in callbacks, f"{dag_id}.{task.task_id}"

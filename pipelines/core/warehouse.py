@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.core.atomic import write_atomic
+from pipelines.core.locks import dataset_lock
 from pipelines.core.settings import WAREHOUSE_SQL_DIR, home
 
 _PLACEHOLDER = re.compile(
@@ -36,7 +37,17 @@ def lake_tables() -> dict[str, Callable[[], pa.Schema]]:
 
 
 def build(target: Path | None = None) -> Path:
-    """Rebuild the warehouse file from warehouse/*.sql, in file-name order."""
+    """Rebuild the warehouse file from warehouse/*.sql, in file-name order.
+
+    Builds take turns: a build renders the views of the datasets that exist
+    when it starts, so two loads finishing together must not let the build
+    that started first (before the other's data landed) be renamed last.
+    """
+    with dataset_lock("warehouse"):
+        return _build(target)
+
+
+def _build(target: Path | None) -> Path:
     import duckdb
 
     target = target or home().warehouse

@@ -161,3 +161,32 @@ def test_disk_error_is_a_clear_cli_error(tmp_path: Path) -> None:
     assert "envmon: error: cannot write" in proc.stderr and "File too large" in proc.stderr
     after = {p: p.read_bytes() for p in (home / "lake").rglob("*.parquet")}
     assert after == before
+
+
+def test_two_domains_ingest_at_the_same_time(tmp_path: Path) -> None:
+    """Air and water loads in parallel processes, each rebuilding the warehouse."""
+    home = tmp_path / "home"
+    env = {**os.environ, "ENVMON_HOME": str(home)}
+    air_files = [write_china_sites(tmp_path / "air", f"202610{d:02d}", STATIONS)
+                 for d in range(1, 4)]
+    water_page = Path(__file__).resolve().parents[1] / "fixtures" / "water" / "cnemc" / \
+        "realtime_p1.json"
+    air = start_ingest(home, air_files)
+    water = subprocess.Popen(
+        [ENVMON, "ingest", "water", "--format", "cnemc-water", "--no-data-docs",
+         "--fetched-at", "2026-10-31T20:00:00+08:00", str(water_page)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for proc in (air, water):
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM air_hourly").fetchall() == [
+            (3 * 24 * len(STATIONS),)]
+        assert con.execute("SELECT count(*) FROM water_readings").fetchall()[0][0] > 0
+        runs = con.execute("SELECT dataset, status, rows_in = rows_loaded + rows_quarantined "
+                           "FROM ingest_runs").fetchall()
+    finally:
+        con.close()
+    assert {d for d, _, _ in runs} == {"air_hourly", "water_readings"}
+    assert all(balanced for _, _, balanced in runs)

@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     from pipelines.alerts.cli import configure as configure_alerts
 
     configure_alerts(sub)
+
+    from pipelines.reporting.cli import configure as configure_report
+
+    configure_report(sub)
     return parser
 
 

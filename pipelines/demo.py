@@ -57,6 +57,9 @@ def run_demo(month: str | None = None, seed: int = 2026) -> int:
     from pipelines.alerts.cli import demo_alerts
 
     demo_alerts(reporter)
+    from pipelines.reporting.cli import demo_report
+
+    demo_report(reporter, first)
     _how_to_query(reporter, warehouse)
     return 0
 

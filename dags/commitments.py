@@ -1,0 +1,56 @@
+"""Commitment status and the monthly report.
+
+Orchestration only; the work is in pipelines/reporting/tasks.py. Runs when
+any domain DAG updates a lake dataset the indicators read (AssetAny), so the
+status follows the data, and on the 1st of each month at 06:00 Beijing for
+the closing report of the month before. Each run recomputes
+commitment_status and writes the reports (the region and each province)
+under $ENVMON_HOME/reports/<period>/. Nothing to catch up: every run reads
+all the data, so catchup is off and runs do not overlap.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, Asset, AssetAny, Param, task
+from airflow.timetables.assets import AssetOrTimeSchedule
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from pipelines.alerts.tasks import notify_task_failure
+
+# The lake datasets the indicators read, as the domain DAGs name them in
+# their outlets (dags/air_quality.py, dags/water_quality.py, dags/hazwaste.py).
+WATCHED = [Asset(f"envmon://lake/{name}") for name in (
+    "air_daily_city", "water_section_monthly", "water_compensation", "hw_manifests",
+    "hw_manifest_state", "hw_anomalies")]
+COMMITMENT_STATUS = Asset("envmon://reporting/commitment_status")
+
+with DAG(
+    dag_id="commitments",
+    description="Commitment indicators against targets, and the monthly HTML report",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 6 1 * *", timezone="Asia/Shanghai"),
+        assets=AssetAny(*WATCHED)),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    params={"period": Param(None, type=["null", "string"],
+                            description="YYYY-MM to report (default: see the DAG doc)")},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=5),
+                  "retry_exponential_backoff": True, "owner": "envmon",
+                  "on_failure_callback": notify_task_failure},
+    tags=["envmon", "reporting", "commitments"],
+    doc_md=__doc__,
+):
+
+    @task(outlets=[COMMITMENT_STATUS])
+    def report(dag_run=None, params=None) -> dict:
+        from pipelines.reporting.tasks import report_for_run
+
+        return report_for_run(run_type=str(getattr(dag_run.run_type, "value", dag_run.run_type)),
+                              logical_date=dag_run.logical_date, run_after=dag_run.run_after,
+                              requested=(params or {}).get("period"))
+
+    report()

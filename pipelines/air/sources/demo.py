@@ -48,11 +48,12 @@ DEFAULT_SEED = 2026
 # --- tuning parameters (not facts: chosen so the output looks like YRD data) ---
 
 # PM2.5 (µg/m³): geometric mid-level at the region's centre, seasonal log
-# amplitude (mid-January 30·e^0.6 ≈ 55, mid-July ≈ 16; weather noise adds ~10%
-# and winter episodes more, giving monthly means ≈ 75-85 and ≈ 20-22), and
+# amplitude (mid-January 22·e^0.6 ≈ 40, mid-July ≈ 12; weather noise adds ~10%
+# and winter episodes more, giving regional monthly means of about 57 in
+# January, 45 in October, 23 in April and 15 in July), and
 # log gradients per degree: dirtier to the north (Anhui/north Jiangsu), cleaner
 # towards the coast.
-PM25_MID = 30.0
+PM25_MID = 22.0
 PM25_SEASON_AMP = 0.6
 LAT_GRADIENT = 0.09
 LON_GRADIENT = -0.05
@@ -66,12 +67,12 @@ AR_MEMORY_DAYS = 30  # phi**30 is negligible: the truncated sum equals the AR(1)
 
 # Winter episodes (Oct-Feb): the first starts 2-12 days into October, each
 # next one 18-28 days after the previous, so every 30-day window of the season
-# holds a whole one; the plateau lasts 2-3 days with the region's centre lifted
-# to a daily PM2.5 of 155-220 µg/m³ (AQI > 200; more to the north, less south).
+# holds a whole one; the plateau lasts 1-2 days with the region's centre lifted
+# to a daily PM2.5 of 115-170 µg/m³ (AQI 150-220; more to the north, less south).
 EPISODE_FIRST_DAYS = (2, 13)
 EPISODE_GAP_DAYS = (18, 29)
-EPISODE_PLATEAU_DAYS = (2, 4)
-EPISODE_LEVEL = (155.0, 220.0)
+EPISODE_PLATEAU_DAYS = (1, 3)
+EPISODE_LEVEL = (115.0, 170.0)
 EPISODE_RISE_H, EPISODE_FALL_H = 24, 12  # builds slowly, a cold front clears it fast
 # Above this hourly PM2.5 the excess is halved in log space, so the tails of
 # the multiplicative model stay within observed YRD extremes (~500 µg/m³).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pipelines.core.errors import SourceError
+from pipelines.core.tasks import summarise_or_fail
 from pipelines.core.timeutil import BEIJING
 
 
@@ -34,16 +34,7 @@ def pull_for_interval(source: str, interval_end: datetime) -> dict:
 
     day = natural_day_of_interval(interval_end)
     records = pull(source, day, day, data_docs=True)
-    summary = {"source": source, "day": day.isoformat(),
-               "runs": [{"run_id": r.run_id, "status": r.status, "loaded": r.rows_loaded,
-                         "quarantined": r.rows_quarantined} for r in records]}
-    bad = [r for r in records if r.status in ("failed", "incomplete")]
-    if bad:
-        # A batch that is incomplete or unreadable fails the task, so Airflow
-        # retries it and the operators hear of it; what loaded stays loaded.
-        raise SourceError("; ".join(f"{', '.join(r.files)}: {r.status}: {r.message}"
-                                    for r in bad))
-    return summary
+    return summarise_or_fail(records, source=source, day=day.isoformat())
 
 
 def build_warehouse() -> str:

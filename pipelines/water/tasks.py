@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pipelines.core.errors import SourceError
+from pipelines.core.tasks import summarise_or_fail
 from pipelines.core.timeutil import BEIJING
 
 
@@ -27,15 +27,7 @@ def pull_for_interval(source: str, interval_end: datetime) -> dict:
     # Through a plain timestamp: pendulum arithmetic on converted zones misbehaves.
     at = datetime.fromtimestamp(interval_end.timestamp(), tz=BEIJING)
     records = pull(source, at=at, data_docs=True)
-    summary = {"source": source, "at": at.isoformat(),
-               "runs": [{"run_id": r.run_id, "status": r.status, "loaded": r.rows_loaded,
-                         "quarantined": r.rows_quarantined} for r in records]}
-    bad = [r for r in records if r.status in ("failed", "incomplete")]
-    if bad:
-        # Airflow retries the task and operators hear of it; what loaded stays.
-        raise SourceError("; ".join(f"{', '.join(r.files)}: {r.status}: {r.message}"
-                                    for r in bad))
-    return summary
+    return summarise_or_fail(records, source=source, at=at.isoformat())
 
 
 def build_warehouse() -> str:

@@ -489,19 +489,7 @@ def _child_ingest(spec: dict[str, Any]) -> dict[str, Any]:
     import pipelines.air.ingest as air_ingest
 
     startup = time.perf_counter() - clock
-    landing: list[float] = []
-    real_land = air_ingest.land_file
-
-    def timed_land(*args: Any, **kwargs: Any) -> Any:
-        # ingest_files calls land_file by its module-global name: wrapping it
-        # times landing without copying ingest_files' body into the bench.
-        begin = time.perf_counter()
-        try:
-            return real_land(*args, **kwargs)
-        finally:
-            landing.append(time.perf_counter() - begin)
-
-    air_ingest.land_file = timed_land
+    landing = time_landing(air_ingest)
     main_run = _ingest_loop(air_ingest, [Path(p) for p in spec["files"]], spec["data_docs"],
                             landing)
     peak_main = peak_rss_mb()  # before the Data Docs pass can raise it
@@ -515,6 +503,26 @@ def _child_ingest(spec: dict[str, Any]) -> dict[str, Any]:
     return {"startup_s": startup, "loop_s": main_run["loop_s"], "runs": main_run["runs"],
             "cpu_s": cpu_main,
             "data_docs": spec["data_docs"], "peak_rss_main_mb": peak_main, "docs": docs_run}
+
+
+def time_landing(module: Any) -> list[float]:
+    """Wrap `module.land_file` so each call's seconds land in the returned list.
+
+    Ingest functions call land_file by its module-global name: wrapping it
+    times landing without copying their bodies into the bench.
+    """
+    landing: list[float] = []
+    real_land = module.land_file
+
+    def timed_land(*args: Any, **kwargs: Any) -> Any:
+        begin = time.perf_counter()
+        try:
+            return real_land(*args, **kwargs)
+        finally:
+            landing.append(time.perf_counter() - begin)
+
+    module.land_file = timed_land
+    return landing
 
 
 def _ingest_loop(air_ingest: Any, files: list[Path], data_docs: bool, landing: list[float]

@@ -466,17 +466,7 @@ def _child_ingest(spec: dict[str, Any]) -> dict[str, Any]:
 
     module, call = _ingest_call(spec["domain"])
     startup = time.perf_counter() - clock
-    landing: list[float] = []
-    real_land = module.land_file
-
-    def timed_land(*args: Any, **kwargs: Any) -> Any:
-        begin = time.perf_counter()
-        try:
-            return real_land(*args, **kwargs)
-        finally:
-            landing.append(time.perf_counter() - begin)
-
-    module.land_file = timed_land
+    landing = bench.time_landing(module)
     runs = []
     loop_clock = time.perf_counter()
     files = [Path(p) for p in spec["files"]]

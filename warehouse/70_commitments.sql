@@ -3,7 +3,7 @@
 -- $ENVMON_HOME/reporting/commitment_status/<report period>.parquet; these
 -- views read those files at query time, so a report written after a build
 -- shows up without one. On a fresh home there are no files yet:
--- read_parquet(..., allow_empty = true) then yields one placeholder column,
+-- read_parquet(..., allow_empty = true) then returns a single dummy column,
 -- and the typed empty row set in front keeps the columns and types.
 
 -- Grain: report period (YYYY-MM) x indicator x area (city, province, region)

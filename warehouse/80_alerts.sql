@@ -1,7 +1,7 @@
 -- Alerts (pipelines/alerts/store.py writes these files; docs/alerts.md).
 -- The views read the store's Parquet files at query time, so alerts raised
 -- after a build show up without one. On a fresh home the files do not exist
--- yet: read_parquet(..., allow_empty = true) then yields one placeholder
+-- yet: read_parquet(..., allow_empty = true) then returns a single dummy
 -- column, and the typed empty row set in front keeps the columns and types.
 -- Times are UTC instants (TIMESTAMPTZ).
 

@@ -2,44 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-AIRFLOW = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
-
-
-def _airflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True,
-                          timeout=600, cwd=ROOT)
+from tests.support.airflow import dags_test, migrated_env
 
 
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    base = tmp_path_factory.mktemp("airflow_run")
-    env = {**os.environ,
-           "AIRFLOW_HOME": str(base / "airflow_home"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-           "ENVMON_HOME": str(base / "envmon_home"),
-           "ENVMON_AIR_START": "2026-10-01T00:00:00+08:00"}
-    migrated = _airflow(["db", "migrate"], env)
-    assert migrated.returncode == 0, migrated.stderr[-2000:]
-    return env
+    return migrated_env(tmp_path_factory.mktemp("airflow_run"),
+                        ENVMON_AIR_START="2026-10-01T00:00:00+08:00")
 
 
 @pytest.mark.slow
 def test_air_dag_loads_demo_day_into_warehouse(airflow_env: dict[str, str]) -> None:
     # 03:00 Beijing on 2 October: the hour that just ended belongs to 2 October.
-    run = _airflow(["dags", "test", "air_quality", "2026-10-02T03:00:00+08:00"], airflow_env)
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    assert "state=success" in run.stdout + run.stderr
+    dags_test("air_quality", "2026-10-02T03:00:00+08:00", airflow_env)
 
     home = Path(airflow_env["ENVMON_HOME"])
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)

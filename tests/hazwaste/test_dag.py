@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -14,9 +10,9 @@ import duckdb
 import pytest
 
 from pipelines.hazwaste.tasks import export_day
+from tests.support.airflow import dags_test, migrated_env
 
 ROOT = Path(__file__).resolve().parents[2]
-AIRFLOW = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
 
 
 @pytest.fixture(scope="module")
@@ -51,22 +47,9 @@ def test_a_run_ending_at_midnight_loads_the_day_before() -> None:
 @pytest.mark.slow
 def test_airflow_dags_test_loads_a_demo_day(tmp_path_factory: pytest.TempPathFactory) -> None:
     base = tmp_path_factory.mktemp("hazwaste_airflow")
-    env = {**os.environ, "AIRFLOW_HOME": str(base / "airflow_home"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-           "ENVMON_HOME": str(base / "envmon_home"),
-           "ENVMON_HAZWASTE_START": "2026-10-01T00:00:00+08:00"}
-
-    def airflow(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True,
-                              timeout=900, cwd=ROOT)
-
-    migrated = airflow("db", "migrate")
-    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    env = migrated_env(base, ENVMON_HAZWASTE_START="2026-10-01T00:00:00+08:00")
     # The run at 00:00 on 13 October loads the export of 12 October.
-    run = airflow("dags", "test", "hazwaste", "2026-10-13T00:00:00+08:00")
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    assert "state=success" in run.stdout + run.stderr
+    dags_test("hazwaste", "2026-10-13T00:00:00+08:00", env)
 
     con = duckdb.connect(str(base / "envmon_home" / "warehouse.duckdb"), read_only=True)
     try:

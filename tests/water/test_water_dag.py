@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.support.airflow import dags_test, migrated_env
+
 ROOT = Path(__file__).resolve().parents[2]
-AIRFLOW = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
 
 
 @pytest.fixture(scope="module")
@@ -37,25 +34,11 @@ def test_schedule_retries_tags_assets(dag) -> None:
     assert dag.get_task("build_warehouse").upstream_task_ids == {"pull"}
 
 
-def _airflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True,
-                          timeout=600, cwd=ROOT)
-
-
 @pytest.mark.slow
 def test_dag_run_loads_a_demo_fetch_into_the_warehouse(tmp_path: Path) -> None:
-    env = {**os.environ,
-           "AIRFLOW_HOME": str(tmp_path / "airflow_home"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-           "ENVMON_HOME": str(tmp_path / "envmon_home"),
-           "ENVMON_WATER_START": "2026-10-01T00:00:00+08:00"}
-    migrated = _airflow(["db", "migrate"], env)
-    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    env = migrated_env(tmp_path, ENVMON_WATER_START="2026-10-01T00:00:00+08:00")
     # 04:00 Beijing on 2 October: the fetch after the 04:00 readings
-    run = _airflow(["dags", "test", "water_quality", "2026-10-02T04:00:00+08:00"], env)
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    assert "state=success" in run.stdout + run.stderr
+    dags_test("water_quality", "2026-10-02T04:00:00+08:00", env)
 
     home = Path(env["ENVMON_HOME"])
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -12,9 +12,10 @@ import pandas as pd
 from pipelines.air import schema
 from pipelines.air.sources import FORMATS
 from pipelines.core.config import domain_settings, source_settings
-from pipelines.core.ingest import BatchOptions, DatasetSpec, run_batch
+from pipelines.core.ingest import BatchOptions, DatasetSpec, Delivery, run_batch, run_deliveries
 from pipelines.core.landing import LandedFile, land_file
 from pipelines.core.ledger import RunRecord
+from pipelines.core.parsing import ParseResult
 from pipelines.core.progress import Reporter
 
 DATASET = "air_hourly"
@@ -65,33 +66,51 @@ def ingest_landed(landed: LandedFile, fmt: str, *, source: str | None = None,
                   source_cfg: dict | None = None, force: bool = False,
                   data_docs: bool = True) -> RunRecord:
     """Parse, check and load one landed air file."""
+    return run_batch(hourly_spec(), [landed], _parser(landed, fmt), source=source or fmt,
+                     options=_options(source_cfg, force=force, data_docs=data_docs))
+
+
+def _parser(landed: LandedFile, fmt: str) -> Callable[[], ParseResult]:
     if fmt not in FORMATS:
         raise ValueError(f"unknown air format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
-    settings = domain_settings("air")
-    parse = partial(FORMATS[fmt], landed.path, name=landed.name,
-                    hour_label=settings.get("hour_label", "ending"))
-    options = BatchOptions(check_params=check_params(source_cfg or {}), force=force,
-                           data_docs=data_docs)
-    return run_batch(hourly_spec(), [landed], parse, source=source or fmt, options=options)
+    return partial(FORMATS[fmt], landed.path, name=landed.name,
+                   hour_label=domain_settings("air").get("hour_label", "ending"))
+
+
+def _options(source_cfg: dict | None, *, force: bool, data_docs: bool) -> BatchOptions:
+    return BatchOptions(check_params=check_params(source_cfg or {}), force=force,
+                        data_docs=data_docs)
 
 
 def ingest_files(paths: Iterable[Path], fmt: str, *, source: str | None = None,
                  source_cfg: dict | None = None, force: bool = False,
                  data_docs: bool = True, reporter: Reporter | None = None) -> list[RunRecord]:
-    """`envmon ingest air`: land each file, then load it (one run per file).
+    """`envmon ingest air`: land each file and load it (one ledger run per file).
 
-    When `source` names a configured source, its batch checks (expected
-    stations and hours) apply.
+    Files are loaded in groups (core.ingest.run_deliveries) so a backfill
+    pays the per-run costs of checks, lake writes and marts per group. When
+    `source` names a configured source, its batch checks (expected stations
+    and hours) apply.
     """
     if source_cfg is None and source:
         configured = domain_settings("air").get("sources") or {}
         source_cfg = source_settings("air", source) if source in configured else {}
     paths = list(paths)
-    records = []
-    for number, path in enumerate(paths, start=1):
-        landed = land_file(Path(path), domain="air", source=source or fmt)
-        records.append(ingest_landed(landed, fmt, source=source, source_cfg=source_cfg,
-                                     force=force, data_docs=data_docs))
+    label = source or fmt
+
+    def deliveries() -> Iterator[Delivery]:
+        for path in paths:
+            landed = land_file(Path(path), domain="air", source=label)
+            yield Delivery([landed], _parser(landed, fmt))
+
+    done = 0
+
+    def report(record: RunRecord) -> None:
+        nonlocal done
+        done += 1
         if reporter:
-            reporter.run(records[-1], f"[{number}/{len(paths)}] ")
-    return records
+            reporter.run(record, f"[{done}/{len(paths)}] ")
+
+    return run_deliveries(hourly_spec(), deliveries(), source=label,
+                          options=_options(source_cfg, force=force, data_docs=data_docs),
+                          on_record=report)

@@ -149,7 +149,9 @@ def test_file_name_date_disagreeing_with_rows(envmon_home: Path, tmp_path: Path)
     record = ingest(path)
     assert record.rows_loaded == 0 and record.rows_quarantined == 72
     q = quarantine_rows(envmon_home)
-    assert q["reason"].str.contains("expect_column_values_to_be_between\\(ts").all()
+    assert q["reason"].str.contains("ts before the start of the window").all()
+    assert (q["rule"] == "expect_column_pair_values_a_to_be_greater_than_b").all()
+    assert (q["field"] == "ts").all()
     assert record.status == "failed" and "no row passed the checks" in record.message
 
 

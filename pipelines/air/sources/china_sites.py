@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -54,12 +55,30 @@ def parse_china_sites(path: Path, *, name: str | None = None,
         raise ValueError(f"hour_label must be one of {HOUR_LABELS}, not {hour_label!r}")
     rejects: list[Reject] = []
     table = _read(path, name, rejects)
-    lines = _valid_lines(table, name, rejects)
+    lines = _valid_lines(table, rejects)
     frame = _to_station_hours(lines, hour_label, rejects)
     return ParseResult(frame=frame, rejects=rejects, window=_window(name, hour_label))
 
 
-def _read(path: Path, name: str, rejects: list[Reject]) -> pd.DataFrame:
+@dataclass
+class _Table:
+    """The file's lines: keys as columns, the station cells as one 2-D array.
+
+    A wide file is a regular grid (line = hour x type, column = station), so
+    the cells are converted and reshaped as one array rather than melted into
+    a long frame and pivoted back: at 2,000 stations a file holds 720,000
+    cells, and per-cell pandas objects made parsing 70 % of an air backfill.
+    """
+
+    keys: pd.DataFrame  # _line, date, hour, type (text as delivered)
+    cells: np.ndarray  # object array, one row per line, one column per station
+    stations: list[str]
+
+    def raw_line(self, row: int) -> str:
+        return ",".join([*(str(v) for v in self.keys.iloc[row, 1:]), *self.cells[row]])
+
+
+def _read(path: Path, name: str, rejects: list[Reject]) -> _Table:
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError("empty file", file=name)
@@ -77,10 +96,11 @@ def _read(path: Path, name: str, rejects: list[Reject]) -> pd.DataFrame:
         raise InputError(f"not a CSV table: {exc}", file=name, row=reader.line_num) from None
     if not rows and not rejects:
         raise InputError("no rows after the header", file=name, row=2)
-    table = pd.DataFrame(rows, columns=_KEYS + header[3:], dtype="str")
+    grid = np.array(rows, dtype=object).reshape(len(rows), len(header))
     # Line numbers as a person sees them in an editor: header is line 1.
-    table.insert(0, "_line", np.array(lines, dtype="int64"))
-    return table
+    keys = pd.DataFrame({"_line": np.array(lines, dtype="int64"),
+                         **{k: grid[:, i].astype(str) for i, k in enumerate(_KEYS)}})
+    return _Table(keys=keys, cells=grid[:, 3:], stations=header[3:])
 
 
 def _take_row(row: list[str], line: int, width: int, lines: list[int], rows: list[list[str]],
@@ -118,12 +138,13 @@ def _check_header(header: list[str], name: str) -> None:
         seen.add(code)
 
 
-def _valid_lines(table: pd.DataFrame, name: str, rejects: list[Reject]) -> pd.DataFrame:
+def _valid_lines(table: _Table, rejects: list[Reject]) -> _Table:
     """Drop lines with a bad date, hour or type, or repeating an earlier line."""
-    day = pd.to_datetime(table["date"].str.strip(), format="%Y%m%d", errors="coerce")
-    hour = pd.to_numeric(table["hour"].str.strip(), errors="coerce")
-    kind = table["type"].str.strip()
-    problems = pd.Series("", index=table.index, dtype="str")
+    keys = table.keys
+    day = pd.to_datetime(keys["date"].str.strip(), format="%Y%m%d", errors="coerce")
+    hour = pd.to_numeric(keys["hour"].str.strip(), errors="coerce")
+    kind = keys["type"].str.strip()
+    problems = pd.Series("", index=keys.index, dtype="str")
     problems = problems.mask(day.isna(), "bad date (expected YYYYMMDD)")
     bad_hour = hour.isna() | (hour % 1 != 0) | (hour < 0) | (hour > 23)
     problems = problems.mask((problems == "") & bad_hour, "bad hour (expected 0-23)")
@@ -133,11 +154,11 @@ def _valid_lines(table: pd.DataFrame, name: str, rejects: list[Reject]) -> pd.Da
     for idx in problems[problems != ""].index:
         reason = problems[idx]
         fld = fields[reason]
-        value = str(table.at[idx, fld])
-        rejects.append(Reject(reason=f"{reason}: {value!r}", line=int(table.at[idx, "_line"]),
-                              field=fld, value=value, raw=_raw_line(table, idx)))
+        value = str(keys.at[idx, fld])
+        rejects.append(Reject(reason=f"{reason}: {value!r}", line=int(keys.at[idx, "_line"]),
+                              field=fld, value=value, raw=table.raw_line(idx)))
     keep = problems == ""
-    ok = table[keep].assign(date=day[keep], hour=hour[keep].astype(int), type=kind[keep])
+    ok = keys[keep].assign(date=day[keep], hour=hour[keep].astype(int), type=kind[keep])
     dup = ok.duplicated(subset=_KEYS, keep="first")
     if dup.any():
         first = ok[~dup].set_index(_KEYS)["_line"]
@@ -147,53 +168,83 @@ def _valid_lines(table: pd.DataFrame, name: str, rejects: list[Reject]) -> pd.Da
                 reason=f"duplicate line for {row['date']:%Y%m%d} hour {row['hour']} type "
                        f"{row['type']}, first given on line {first[key]}",
                 line=int(row["_line"]), field="type", value=row["type"],
-                raw=_raw_line(table, idx)))
+                raw=table.raw_line(idx)))
         ok = ok[~dup]
-    return ok
+    return _Table(ok.reset_index(drop=True), table.cells[ok.index.to_numpy()], table.stations)
 
 
-def _raw_line(table: pd.DataFrame, idx: int) -> str:
-    return ",".join(str(v) for v in table.loc[idx].drop("_line"))
-
-
-def _to_station_hours(lines: pd.DataFrame, hour_label: str, rejects: list[Reject]) -> pd.DataFrame:
-    # Every type is checked, carried or not: a garbled cell anywhere is reported.
-    long = lines.melt(id_vars=["_line", *_KEYS], var_name="station_code", value_name="cell")
-    long["cell"] = long["cell"].str.strip()
-    long = long[~long["cell"].str.lower().isin(MISSING_TOKENS)]
-    value = pd.to_numeric(long["cell"], errors="coerce")
-    bad = value.isna() | (value < 0)
-    long = long.assign(value=value, column=long["type"].map(TYPES))
+def _to_station_hours(lines: _Table, hour_label: str, rejects: list[Reject]) -> pd.DataFrame:
+    keys = lines.keys
+    values, bad = _cell_values(lines.cells)
     offset = 0 if hour_label == "ending" else 1
-    hours = pd.to_timedelta(long["hour"] + offset, unit="h")
-    long["ts"] = (long["date"] + hours).dt.tz_localize(BEIJING)
-    _reject_bad_cells(long[bad], rejects)
-    good = long[~bad & long["column"].notna()]
-    wide = good.pivot_table(index=["station_code", "ts"], columns="column", values="value",
-                            aggfunc="first")
-    lines_of = good.groupby(["station_code", "ts"])["_line"].min()
-    frame = wide.reindex(columns=[c for c in PARSED_COLUMNS if c not in ("station_code", "ts",
-                                                                          "source_line")])
-    frame = frame.assign(source_line=lines_of).reset_index()
-    frame["station_code"] = frame["station_code"].astype("str")
-    return frame[list(PARSED_COLUMNS)].astype({c: "float64" for c in PARSED_COLUMNS[2:-1]})
+    ts = (keys["date"] + pd.to_timedelta(keys["hour"] + offset, unit="h")).dt.tz_localize(BEIJING)
+    # Every type is checked, carried or not: a garbled cell anywhere is reported.
+    _reject_bad_cells(lines, values, bad, ts, rejects)
+    values[bad] = np.nan
+    hour_of_line, hours = pd.factorize(ts, sort=True)
+    columns = [c for c in PARSED_COLUMNS if c not in ("station_code", "ts", "source_line")]
+    grids = {c: np.full((len(hours), len(lines.stations)), np.nan) for c in columns}
+    # The first line giving any of a station-hour's values (lines are unique per hour and type).
+    none = np.iinfo("int64").max
+    first_line = np.full((len(hours), len(lines.stations)), none)
+    line_no = keys["_line"].to_numpy()
+    for rows in pd.Series(range(len(keys))).groupby(keys["type"].map(TYPES)).groups.values():
+        rows = np.asarray(rows)
+        column = TYPES[keys["type"].iat[rows[0]]]
+        at = hour_of_line[rows]
+        grids[column][at] = values[rows]
+        given = np.where(np.isnan(values[rows]), none, line_no[rows][:, None])
+        first_line[at] = np.minimum(first_line[at], given)
+    # Station-major, hours ascending: the order the lake partitions are sorted in.
+    order = np.argsort(np.array(lines.stations, dtype=object), kind="stable")
+    station_i, hour_i = np.nonzero((first_line < none)[:, order].T)
+    station_col = order[station_i]
+    frame = pd.DataFrame({
+        "station_code": pd.array(np.array(lines.stations, dtype=object)[station_col], dtype="str"),
+        "ts": hours[hour_i],
+        **{c: grids[c][hour_i, station_col] for c in columns},
+        "source_line": first_line[hour_i, station_col].astype("int64")})
+    return frame[list(PARSED_COLUMNS)]
 
 
-def _reject_bad_cells(bad: pd.DataFrame, rejects: list[Reject]) -> None:
+def _cell_values(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All cells as numbers at once, and which of them are malformed or negative.
+
+    Missing tokens (empty, dashes, NA) become NaN without being malformed.
+    """
+    text = pd.Series(cells.ravel(), dtype=object)
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", copy=True)
+    unread = np.flatnonzero(np.isnan(values))
+    missing = np.zeros(len(values), dtype=bool)
+    if len(unread):
+        # Only the few cells the fast path could not read are stripped and looked at.
+        stripped = text.iloc[unread].str.strip()
+        token = stripped.str.lower().isin(MISSING_TOKENS).to_numpy()
+        missing[unread[token]] = True
+        retried = pd.to_numeric(stripped[~token], errors="coerce")
+        values[unread[~token]] = retried.to_numpy(dtype="float64")
+    bad = (np.isnan(values) & ~missing) | (values < 0)
+    return values.reshape(cells.shape), bad.reshape(cells.shape)
+
+
+def _reject_bad_cells(lines: _Table, values: np.ndarray, bad: np.ndarray, ts: pd.Series,
+                      rejects: list[Reject]) -> None:
     """One reject per malformed or negative cell; the cell is left out.
 
     The station-hour keeps its other values: a garbled O3_8h cell must not
     cost the hour's PM2.5. A dropped pollutant is then missing for that hour,
     as an empty cell would be (and the hour's AQI says it is incomplete).
     """
-    columns = ("_line", "date", "hour", "type", "station_code", "cell", "value", "ts")
-    for line, day, hour, kind, station, cell, value, ts in zip(
-            *(bad[c] for c in columns), strict=True):
-        what = "negative value" if pd.notna(value) else "not a number"
+    keys = lines.keys
+    station_i, row_i = np.nonzero(bad.T)
+    for row, col in zip(row_i.tolist(), station_i.tolist(), strict=True):
+        cell = str(lines.cells[row, col]).strip()
+        station, kind = lines.stations[col], keys["type"].iat[row]
+        what = "not a number" if np.isnan(values[row, col]) else "negative value"
         rejects.append(Reject(
-            reason=f"{what} {cell!r} for {kind} at station {station}, {ts:%Y-%m-%d %H:%M}",
-            line=int(line), field=str(station), value=str(cell),
-            raw=f"{day:%Y%m%d},{hour},{kind},{station}={cell}"))
+            reason=f"{what} {cell!r} for {kind} at station {station}, {ts.iat[row]:%Y-%m-%d %H:%M}",
+            line=int(keys["_line"].iat[row]), field=str(station), value=cell,
+            raw=f"{keys['date'].iat[row]:%Y%m%d},{keys['hour'].iat[row]},{kind},{station}={cell}"))
 
 
 def _window(name: str, hour_label: str) -> tuple[datetime, datetime] | None:

@@ -12,8 +12,9 @@ Issue 7's scale benchmark. For each domain, in a throw-away work directory:
   generator set so that a year holds --manifests-year manifests.
 
 Then, each in a child process (its own peak RSS): envmon's ingest, one
-`ingest_files([path])` per file as the CLI does it (plus, for hazwaste, the
-one lifecycle/anomaly refresh the CLI does at the end); the floor (DuckDB
+`ingest_files(paths)` with every file as `envmon ingest` runs a backfill
+(plus, for hazwaste, the one lifecycle/anomaly refresh the CLI does at the
+end); the floor (DuckDB
 reading the same raw files straight into Parquet); the warehouse build and
 the commitment-report queries over the loaded period; a cProfile of one
 file's ingest in a separate home. Each domain writes its results JSON as soon
@@ -440,21 +441,24 @@ def summarise_runs(runs: list[dict[str, Any]], *, startup_s: float, loop_s: floa
 
 
 def _ingest_call(domain: str) -> tuple[Any, Any]:
-    """(module, call(path) -> records) for one file as `envmon ingest DOMAIN` does it."""
+    """(module, call(paths, reporter) -> records) as `envmon ingest DOMAIN` does it."""
     if domain == "water":
         import pipelines.water.ingest as module
 
-        return module, lambda p: module.ingest_files([p], "cnemc-water", data_docs=False)
+        return module, lambda paths, reporter: module.ingest_files(
+            paths, "cnemc-water", data_docs=False, reporter=reporter)
     if domain == "hazwaste":
         import pipelines.hazwaste.ingest as module
 
-        # The CLI refreshes lifecycle and anomalies once after all files.
-        return module, lambda p: module.ingest_files([p], "manifest-json", source="demo",
-                                                     data_docs=False, refresh=False)
+        # Refreshed below, timed on its own (the CLI refreshes once after all files).
+        return module, lambda paths, reporter: module.ingest_files(
+            paths, "manifest-json", source="demo", data_docs=False, refresh=False,
+            reporter=reporter)
     if domain == "air":
         import pipelines.air.ingest as module
 
-        return module, lambda p: module.ingest_files([p], bench.FORMAT, data_docs=False)
+        return module, lambda paths, reporter: module.ingest_files(
+            paths, bench.FORMAT, data_docs=False, reporter=reporter)
     raise SystemExit(f"bench: unknown domain {domain!r}")
 
 
@@ -467,23 +471,7 @@ def _child_ingest(spec: dict[str, Any]) -> dict[str, Any]:
     module, call = _ingest_call(spec["domain"])
     startup = time.perf_counter() - clock
     landing = bench.time_landing(module)
-    runs = []
-    loop_clock = time.perf_counter()
-    files = [Path(p) for p in spec["files"]]
-    for number, path in enumerate(files, start=1):
-        landing.clear()
-        begin = time.perf_counter()
-        records = call(path)
-        wall = time.perf_counter() - begin
-        for record in records:
-            runs.append({"file": path.name, "status": record.status, "rows_in": record.rows_in,
-                         "rows_loaded": record.rows_loaded,
-                         "rows_quarantined": record.rows_quarantined, "wall_s": wall,
-                         "landing": sum(landing), **record.timings})
-        if number == 1 or number % 30 == 0 or number == len(files):
-            bench._say(f"  [{number}/{len(files)}] {path.name}: {records[-1].status}, "
-                       f"{wall:.2f}s, elapsed {time.perf_counter() - loop_clock:.0f}s")
-    loop_s = time.perf_counter() - loop_clock
+    ingested = bench.ingest_command(call, [Path(p) for p in spec["files"]], landing)
     refresh_s, extra = 0.0, {}
     if spec["domain"] == "hazwaste":
         clock = time.perf_counter()
@@ -492,8 +480,9 @@ def _child_ingest(spec: dict[str, Any]) -> dict[str, Any]:
         extra = {"manifests": summary["manifests"], "anomalies": summary["anomalies"]}
         bench._say(f"  refresh: {summary['manifests']:,} manifests, "
                    f"{summary['anomalies']:,} anomalies, {refresh_s:.1f}s")
-    return summarise_runs(runs, startup_s=startup, loop_s=loop_s, cpu_s=time.process_time(),
-                          peak_rss_mb=bench.peak_rss_mb(), refresh_s=refresh_s, extra=extra)
+    return summarise_runs(ingested["runs"], startup_s=startup, loop_s=ingested["loop_s"],
+                          cpu_s=time.process_time(), peak_rss_mb=bench.peak_rss_mb(),
+                          refresh_s=refresh_s, extra=extra)
 
 
 def _child_profile(spec: dict[str, Any]) -> dict[str, Any]:
@@ -510,7 +499,7 @@ def _child_profile(spec: dict[str, Any]) -> dict[str, Any]:
     profiler = cProfile.Profile()
     clock = time.perf_counter()
     profiler.enable()
-    call(path)
+    call([path], None)
     if spec["domain"] == "hazwaste":
         module.refresh_derived(as_of=datetime.fromisoformat(spec["as_of"]))
     profiler.disable()

@@ -130,7 +130,6 @@ def _groups(deliveries: Iterable[Delivery], limit: int) -> Iterator[list[Deliver
 @dataclass
 class _Parsed:
     record: RunRecord
-    delivery: Delivery
     result: ParseResult
 
 
@@ -140,7 +139,7 @@ def _run_group(spec: DatasetSpec, group: list[Delivery], *, source: str,
 
     records: list[RunRecord] = []
     parsed: list[_Parsed] = []
-    seen: set[str] = set()
+    taken: dict[str, str] = {}  # sha256 -> run of this group that carries those bytes
     for delivery in group:
         sha = batch_sha(delivery.landed)
         record = RunRecord(run_id=new_run_id(), dataset=spec.name, source=source,
@@ -148,13 +147,13 @@ def _run_group(spec: DatasetSpec, group: list[Delivery], *, source: str,
                            started_at=datetime.now(UTC))
         records.append(record)
         earlier = None if options.force else loaded_by(spec.name, sha)
-        if earlier or sha in seen:
+        if earlier or sha in taken:
             record.status = "duplicate"
-            record.message = f"already loaded by run {earlier or 'earlier in this command'}; " \
-                             "nothing changed"
+            record.message = (f"already loaded by run {earlier}; nothing changed" if earlier
+                              else f"same bytes as run {taken[sha]} of this command; "
+                                   "nothing changed")
             record_run(record)
             continue
-        seen.add(sha)
         try:
             with _Clock(record.timings)("parse"):
                 result = delivery.parse()
@@ -162,7 +161,8 @@ def _run_group(spec: DatasetSpec, group: list[Delivery], *, source: str,
             record.status, record.message = "failed", str(exc)
             record_run(record)
             continue
-        parsed.append(_Parsed(record, delivery, result))
+        taken[sha] = record.run_id
+        parsed.append(_Parsed(record, result))
     if not parsed:
         return records
 

@@ -81,6 +81,24 @@ def test_sigkill_at_random_points_then_rerun(tmp_path: Path) -> None:
     assert len(loaded_shas) == 6
 
 
+def test_two_backfills_sharing_files_at_the_same_time(tmp_path: Path) -> None:
+    """Each command locks its whole group's delivery stripes: taken in one
+    order, two overlapping groups wait for each other instead of deadlocking,
+    and a shared file is loaded by one of them only."""
+    home = tmp_path / "home"
+    files = [write_china_sites(tmp_path / "in", f"202610{d:02d}", STATIONS) for d in range(1, 7)]
+    procs = [start_ingest(home, files[:4]), start_ingest(home, files[2:][::-1])]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    rows = lake(home)
+    assert len(rows) == 6 * 24 * len(STATIONS)
+    assert not rows.duplicated(["station_code", "ts", "source"]).any()
+    runs = ledger(home)
+    assert sorted(r[0] for r in runs) == ["duplicate"] * 2 + ["ok"] * 6
+    assert len({r[5] for r in runs if r[0] == "ok"}) == 6
+
+
 def test_same_file_twice_at_the_same_time(tmp_path: Path) -> None:
     home = tmp_path / "home"
     path = write_china_sites(tmp_path / "in", "20261001", STATIONS)

@@ -3,8 +3,8 @@
 -- *_beijing twin where analysts filter by local time; `month` is YYYY-MM of
 -- the manifest's entered_at in Beijing time (the lake partition).
 -- Stored: hw_manifests / hw_waste_lines / hw_events / hw_approvals (as
--- delivered, per source) and hw_manifest_state / hw_anomalies (recomputed
--- from all of them on every run). docs/warehouse_hazwaste.md explains every
+-- delivered, per source) and hw_manifest_state / hw_anomalies / hw_flows
+-- (recomputed from all of them on every run). docs/warehouse_hazwaste.md explains every
 -- column.
 
 -- Grain: one row per manifest version as delivered by each source.
@@ -14,34 +14,32 @@ SELECT * FROM {{lake:hw_manifests}};
 -- Grain: one row per manifest version (superseded ones included), with its
 -- lifecycle state; `current` is false for a version a correction replaced.
 CREATE OR REPLACE VIEW hw_manifest_versions AS
-SELECT * FROM {{lake:hw_manifest_state}};
+SELECT * EXCLUDE (kind, entered_at, shipper_id, shipper_name, shipper_adcode, carrier_id,
+                  carrier_name, carrier_permit_no, vehicle_plate, receiver_id, receiver_name,
+                  receiver_adcode, receiver_licence_no, approval_no, line_count, quantity_t,
+                  received_t, exported_at, anomalies, high_anomalies)
+FROM {{lake:hw_manifest_state}};
 
 -- Grain: one row per manifest (current version; a number carrying two
 -- different manifests that no correction links gives two rows, both in
 -- hw_anomalies as duplicate_manifest_no). Header and tonnes come from the
--- copy of the latest export; state from the events of every copy.
+-- copy of the latest export; state from the events of every copy. The
+-- refresh stores that header and the anomaly counts with the state, so this
+-- reads one dataset.
 CREATE OR REPLACE VIEW hw_manifests AS
-WITH anomaly_counts AS (
-    SELECT manifest_no, version, count(*) AS anomalies,
-           count(*) FILTER (WHERE severity = 'high') AS high_anomalies
-    FROM {{lake:hw_anomalies}} GROUP BY ALL
-)
-SELECT m.manifest_no, m.version, m.kind, s.state,
-       m.entered_at, s.created_at, s.departed_at, s.received_at, s.confirmed_at,
+SELECT s.manifest_no, s.version, s.kind, s.state,
+       s.entered_at, s.created_at, s.departed_at, s.received_at, s.confirmed_at,
        s.rejected_at, s.corrected_at,
-       m.shipper_id, m.shipper_name, m.shipper_adcode,
+       s.shipper_id, s.shipper_name, s.shipper_adcode,
        s.origin_city_code, s.origin_city, s.origin_province_code, s.origin_province,
-       m.receiver_id, m.receiver_name, m.receiver_adcode, m.receiver_licence_no,
+       s.receiver_id, s.receiver_name, s.receiver_adcode, s.receiver_licence_no,
        s.dest_city_code, s.dest_city, s.dest_province_code, s.dest_province,
-       s.cross_province, m.approval_no,
-       m.carrier_id, m.carrier_name, m.carrier_permit_no, m.vehicle_plate,
-       m.line_count, m.quantity_t AS shipped_t, m.received_t,
-       coalesce(a.anomalies, 0) AS anomalies, coalesce(a.high_anomalies, 0) AS high_anomalies,
-       s.lifecycle_violations, s.sources, m.exported_at, s.as_of, m.month
-FROM {{lake:hw_manifests}} m
-JOIN {{lake:hw_manifest_state}} s
-  ON s.manifest_no = m.manifest_no AND s.version = m.version AND s.source = m.source
-LEFT JOIN anomaly_counts a ON a.manifest_no = m.manifest_no AND a.version = m.version
+       s.cross_province, s.approval_no,
+       s.carrier_id, s.carrier_name, s.carrier_permit_no, s.vehicle_plate,
+       s.line_count, s.quantity_t AS shipped_t, s.received_t,
+       s.anomalies, s.high_anomalies,
+       s.lifecycle_violations, s.sources, s.exported_at, s.as_of, s.month
+FROM {{lake:hw_manifest_state}} s
 WHERE s.current;
 
 -- Grain: one row per waste line of a manifest in hw_manifests.
@@ -95,17 +93,13 @@ FROM {{lake:hw_anomalies}};
 -- x waste category, over manifests that left the shipper (departed, received,
 -- confirmed or rejected). shipped_t: declared tonnes; received_t: tonnes the
 -- receivers recorded (NULL lines count as nothing received yet).
+-- Written by the refresh (pipelines/hazwaste/derive.py, the same query over
+-- hw_manifests joined to hw_waste_lines), since a year of that join is over a
+-- million manifests; `month` is the departure month here.
 CREATE OR REPLACE VIEW hw_flows_monthly AS
-SELECT strftime(timezone('Asia/Shanghai', m.departed_at), '%Y-%m') AS month,
-       m.origin_province_code, m.origin_province, m.dest_province_code, m.dest_province,
-       m.cross_province, l.category,
-       count(DISTINCT m.manifest_no || '/' || m.version) AS manifests,
-       count(*) AS lines,
-       round(sum(l.quantity_t), 3) AS shipped_t,
-       round(sum(l.received_t), 3) AS received_t
-FROM hw_manifests m JOIN hw_waste_lines l USING (manifest_no, version)
-WHERE m.departed_at IS NOT NULL
-GROUP BY ALL;
+SELECT month, origin_province_code, origin_province, dest_province_code, dest_province,
+       cross_province, category, manifests, lines, shipped_t, received_t
+FROM {{lake:hw_flows}};
 
 -- Grain: one row per cross-province approval delivered by a system (the
 -- latest export of each number). Approvals bundled in

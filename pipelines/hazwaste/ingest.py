@@ -18,7 +18,7 @@ daily runs must not turn the clock back).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -342,8 +342,8 @@ def _store(delivery: Delivery, outcome: _Outcome, *, source: str,
                    if (e.header["manifest_no"], e.header["version"]) not in stale]
         manifests = manifests[~manifests.set_index(["manifest_no", "version"]).index
                               .isin(list(stale))]
-    lines = _line_rows(entries, provenance)
-    nested = _nested_event_rows(entries, provenance)
+    lines = _line_rows(entries, manifests, provenance)
+    nested = _nested_event_rows(entries, manifests, provenance)
     status = _status_event_rows([delivery.status_events[i] for i in outcome.status_ok],
                                 provenance)
     approvals = _approval_rows(delivery.approvals, provenance)
@@ -354,12 +354,11 @@ def _store(delivery: Delivery, outcome: _Outcome, *, source: str,
             (schema.MANIFESTS, manifests, schema.KEYS[schema.MANIFESTS]),
             (schema.LINES, lines, schema.KEYS[schema.LINES]),
             (schema.EVENTS, nested, schema.KEYS[schema.EVENTS]),
-            (schema.EVENTS, status, schema.STATUS_EVENT_KEYS),
-            (schema.APPROVALS, approvals, schema.KEYS[schema.APPROVALS])):
-        parts = lake.upsert_partitions(dataset, frame, partition_col=schema.partition_column(
-            dataset), part=source, keys=keys, schema=schema.arrow_schema(dataset))
-        if dataset != schema.APPROVALS:
-            touched.update(parts)
+            (schema.EVENTS, status, schema.STATUS_EVENT_KEYS)):
+        touched.update(_upsert_days(dataset, frame, source, keys))
+    lake.upsert_partitions(schema.APPROVALS, approvals, partition_col=schema.APPROVAL_PARTITION,
+                           part=source, keys=schema.KEYS[schema.APPROVALS],
+                           schema=schema.arrow_schema(schema.APPROVALS))
     record.partitions = sorted(touched)
     if outcome.repeats:
         notes.append(f"{len(outcome.repeats)} manifests delivered twice identically, "
@@ -380,32 +379,32 @@ def _manifest_rows(entries: list[Entry], delivery: Delivery, record: RunRecord,
                      "delivery_sha256": record.sha256, "source_record": entry.record})
     frame = pd.DataFrame(rows, columns=[*schema.MANIFEST_COLUMNS])
     frame = _finish(frame, provenance, schema.MANIFESTS)
-    frame[schema.MONTH] = _month(frame["entered_at"])
-    return frame
+    return _file_under(frame, frame["entered_at"])
 
 
-def _line_rows(entries: list[Entry], provenance: dict) -> pd.DataFrame:
-    rows = [{**line, "manifest_no": e.header["manifest_no"], "version": e.header["version"],
-             schema.MONTH: _month_of(e.header["entered_at"])}
+def _line_rows(entries: list[Entry], manifests: pd.DataFrame, provenance: dict
+               ) -> pd.DataFrame:
+    rows = [{**line, "manifest_no": e.header["manifest_no"], "version": e.header["version"]}
             for e in entries for line in e.lines]
-    return _finish(pd.DataFrame(rows, columns=[*schema.LINE_COLUMNS, schema.MONTH]),
-                   provenance, schema.LINES)
+    frame = _finish(pd.DataFrame(rows, columns=[*schema.LINE_COLUMNS]), provenance, schema.LINES)
+    return _with_days_of(frame, manifests)
 
 
-def _nested_event_rows(entries: list[Entry], provenance: dict) -> pd.DataFrame:
+def _nested_event_rows(entries: list[Entry], manifests: pd.DataFrame, provenance: dict
+                       ) -> pd.DataFrame:
     rows = [{**event, "manifest_no": e.header["manifest_no"], "version": e.header["version"],
-             "seq": seq, schema.MONTH: _month_of(e.header["entered_at"])}
-            for e in entries for seq, event in enumerate(e.events, start=1)]
-    return _finish(pd.DataFrame(rows, columns=[*schema.EVENT_COLUMNS, schema.MONTH]),
-                   provenance, schema.EVENTS)
+             "seq": seq} for e in entries for seq, event in enumerate(e.events, start=1)]
+    frame = _finish(pd.DataFrame(rows, columns=[*schema.EVENT_COLUMNS]), provenance,
+                    schema.EVENTS)
+    return _with_days_of(frame, manifests)
 
 
 def _status_event_rows(events: list[dict], provenance: dict) -> pd.DataFrame:
-    # A status update belongs to no version; it is filed under its own month.
-    rows = [{**event, "version": "", "seq": 0, schema.MONTH: _month_of(event["at"])}
-            for event in events]
-    return _finish(pd.DataFrame(rows, columns=[*schema.EVENT_COLUMNS, schema.MONTH]),
-                   provenance, schema.EVENTS)
+    # A status update belongs to no version; it is filed under its own day.
+    rows = [{**event, "version": "", "seq": 0} for event in events]
+    frame = _finish(pd.DataFrame(rows, columns=[*schema.EVENT_COLUMNS]), provenance,
+                    schema.EVENTS)
+    return _file_under(frame, frame["at"])
 
 
 def _approval_rows(approvals: list[dict], provenance: dict) -> pd.DataFrame:
@@ -426,20 +425,39 @@ def _finish(frame: pd.DataFrame, provenance: dict, dataset: str) -> pd.DataFrame
     return frame
 
 
-def _month_of(at: datetime) -> str:
-    return pd.Timestamp(at).tz_convert(BEIJING_TZ_NAME).strftime("%Y-%m")
+def _file_under(frame: pd.DataFrame, at: pd.Series) -> pd.DataFrame:
+    """Add the partition (month) and the part's day, both of `at` in Beijing time."""
+    day = at.dt.tz_convert(BEIJING_TZ_NAME).dt.strftime("%Y-%m-%d")
+    return frame.assign(**{schema.MONTH: day.str[:7], schema.DAY: day})
 
 
-def _month(values: pd.Series) -> pd.Series:
-    return values.dt.tz_convert(BEIJING_TZ_NAME).dt.strftime("%Y-%m")
+def _with_days_of(frame: pd.DataFrame, manifests: pd.DataFrame) -> pd.DataFrame:
+    """Lines and nested events are filed with their manifest version."""
+    where = manifests[[*schema.KEYS[schema.MANIFESTS], schema.MONTH, schema.DAY]]
+    return frame.merge(where, on=list(schema.KEYS[schema.MANIFESTS]), how="left")
+
+
+def _upsert_days(dataset: str, frame: pd.DataFrame, source: str, keys: Sequence[str]
+                 ) -> set[str]:
+    """Upsert into one part per (source, day) inside the month partition, so an
+    export rewrites the few days it touches, never a whole month."""
+    touched: set[str] = set()
+    stored = schema.arrow_schema(dataset)
+    for day, rows in frame.groupby(schema.DAY, sort=True):
+        month = str(day)[:7]
+        lake.upsert_partitions(dataset, rows, partition_col=schema.MONTH,
+                               part=schema.day_part(source, str(day)), keys=keys, schema=stored)
+        touched.add(month)
+    return touched
 
 
 def _stale_versions(manifests: pd.DataFrame, source: str, exported_at: datetime
                     ) -> set[tuple[str, str]]:
     """Versions this source already stored from a later export."""
     stale: set[tuple[str, str]] = set()
-    for month in manifests[schema.MONTH].unique() if len(manifests) else []:
-        path = lake.partition_path(schema.MANIFESTS, schema.MONTH, month, source)
+    for day in manifests[schema.DAY].unique() if len(manifests) else []:
+        path = lake.partition_path(schema.MANIFESTS, schema.MONTH, str(day)[:7],
+                                   schema.day_part(source, str(day)))
         stored = lake.read_part(path, schema.arrow_schema(schema.MANIFESTS))
         later = stored[stored["exported_at"] > pd.Timestamp(exported_at)]
         stale.update(zip(later["manifest_no"], later["version"], strict=True))

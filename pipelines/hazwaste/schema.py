@@ -15,9 +15,9 @@ details) replaces the stored rows, while a manifest number carrying other
 contents is kept beside the first one as evidence.
 
 Delivered approvals go to hw_approvals. The derived datasets
-hw_manifest_state and hw_anomalies are recomputed from all of the above on
-every run. Tonnes are metric tonnes (t); times are instants stored with the
-Asia/Shanghai zone.
+hw_manifest_state, hw_anomalies and hw_flows (the monthly flows, by
+departure month) are recomputed from all of the above on every run. Tonnes
+are metric tonnes (t); times are instants stored with the Asia/Shanghai zone.
 """
 
 from __future__ import annotations
@@ -28,11 +28,16 @@ EVENTS = "hw_events"
 APPROVALS = "hw_approvals"
 STATE = "hw_manifest_state"
 ANOMALIES = "hw_anomalies"
+FLOWS = "hw_flows"
 
 # The ledger names this dataset for a whole delivery (one row per delivery).
 LEDGER_DATASET = MANIFESTS
 
 MONTH = "month"  # partition column: YYYY-MM of entered_at (Beijing)
+# Inside a month, one part file per source and day of entered_at (status
+# updates: of their own time), so a daily export rewrites only the days it
+# carries: <source>.<YYYY-MM-DD>.parquet.
+DAY = "_day"
 
 EVENT_TYPES: tuple[str, ...] = ("created", "departed", "received", "confirmed", "rejected",
                                 "corrected")
@@ -87,6 +92,23 @@ STATE_COLUMNS: dict[str, str] = {
     "dest_province_code": _STR, "dest_province": _STR, "cross_province": _BOOL,
     "sources": _STR, "source": _STR, "as_of": _TS,
 }
+# Stored with the state so that hw_manifests reads one dataset: the header
+# of the copy the state names (`source`), and the version's anomaly counts.
+STATE_HEADER_COLUMNS: dict[str, str] = {
+    "kind": _STR, "entered_at": _TS, "shipper_id": _STR, "shipper_name": _STR,
+    "shipper_adcode": _STR, "carrier_id": _STR, "carrier_name": _STR,
+    "carrier_permit_no": _STR, "vehicle_plate": _STR, "receiver_id": _STR,
+    "receiver_name": _STR, "receiver_adcode": _STR, "receiver_licence_no": _STR,
+    "approval_no": _STR, "line_count": _I32, "quantity_t": _F64, "received_t": _F64,
+    "exported_at": _TS, "anomalies": _I64, "high_anomalies": _I64,
+}
+
+# hw_flows_monthly, written by the refresh; partition `month` is the departure month.
+FLOW_COLUMNS: dict[str, str] = {
+    "origin_province_code": _STR, "origin_province": _STR, "dest_province_code": _STR,
+    "dest_province": _STR, "cross_province": _BOOL, "category": _STR, "manifests": _I64,
+    "lines": _I64, "shipped_t": _F64, "received_t": _F64,
+}
 
 ANOMALY_COLUMNS: dict[str, str] = {
     "manifest_no": _STR, "version": _STR, "anomaly": _STR, "severity": _STR, "rule": _STR,
@@ -95,7 +117,8 @@ ANOMALY_COLUMNS: dict[str, str] = {
 
 TABLES: dict[str, dict[str, str]] = {
     MANIFESTS: MANIFEST_COLUMNS, LINES: LINE_COLUMNS, EVENTS: EVENT_COLUMNS,
-    APPROVALS: APPROVAL_COLUMNS, STATE: STATE_COLUMNS, ANOMALIES: ANOMALY_COLUMNS,
+    APPROVALS: APPROVAL_COLUMNS, STATE: {**STATE_COLUMNS, **STATE_HEADER_COLUMNS},
+    ANOMALIES: ANOMALY_COLUMNS, FLOWS: FLOW_COLUMNS,
 }
 
 # Lake keys. Lines and nested events are replaced as a group per manifest
@@ -118,6 +141,11 @@ def arrow_schema(dataset: str):  # -> pa.Schema; pyarrow imported lazily (DAG pa
              _F64: pa.float64(), _I32: pa.int32(), _I64: pa.int64(), _BOOL: pa.bool_(),
              _DATE: pa.date32()}
     return pa.schema([(name, types[kind]) for name, kind in TABLES[dataset].items()])
+
+
+def day_part(source: str, day: str) -> str:
+    """The part file (without .parquet) of one source's rows of one day."""
+    return f"{source}.{day}"
 
 
 def partition_column(dataset: str) -> str:

@@ -167,11 +167,15 @@ def hazwaste_rows() -> dict[str, list[dict[str, Any]]]:
     manifests, states, lines, anomalies = [], [], [], []
     for number, kind, day, origin, dest, confirmed in MANIFESTS:
         common = {"manifest_no": number, "version": "v1", "source": "test", "month": "2026-10"}
-        manifests.append({**common, "kind": kind, "entered_at": _at(day, 8),
-                          "shipper_id": "S", "shipper_adcode": origin + "",
-                          "receiver_id": "R", "receiver_adcode": dest, "line_count": 1,
-                          "quantity_t": 2.0, "received_t": 2.0})
-        states.append({**common, "current": True, "state": "confirmed" if confirmed
+        header = {"kind": kind, "entered_at": _at(day, 8), "shipper_id": "S",
+                  "shipper_adcode": origin + "", "receiver_id": "R", "receiver_adcode": dest,
+                  "line_count": 1, "quantity_t": 2.0, "received_t": 2.0}
+        manifests.append({**common, **header})
+        # The refresh stores the chosen copy's header and the anomaly counts with the state.
+        counts = [severity for n, _, severity in ANOMALIES if n == number]
+        states.append({**common, **header, "anomalies": len(counts),
+                       "high_anomalies": counts.count("high"),
+                       "current": True, "state": "confirmed" if confirmed
                        else "received", "created_at": _at(day, 8), "departed_at": _at(day, 9),
                        "received_at": _at(day, 15),
                        "confirmed_at": _at(day + 1, 10) if confirmed else None,
@@ -187,7 +191,17 @@ def hazwaste_rows() -> dict[str, list[dict[str, Any]]]:
                           "severity": severity, "rule": "test", "detail": f"{anomaly} planted",
                           "month": "2026-10"})
     return {"hw_manifests": manifests, "hw_manifest_state": states, "hw_waste_lines": lines,
-            "hw_anomalies": anomalies}
+            "hw_anomalies": anomalies, "hw_flows": _hw_flows(states, lines)}
+
+
+def _hw_flows(states: list[dict[str, Any]], lines: list[dict[str, Any]]
+              ) -> list[dict[str, Any]]:
+    """The monthly flows the refresh would write for these states and lines."""
+    import pandas as pd
+
+    from pipelines.hazwaste.derive import flows
+
+    return flows(pd.DataFrame(states), pd.DataFrame(lines)).to_dict("records")
 
 
 def build(home: Path) -> Path:

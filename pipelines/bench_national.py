@@ -474,10 +474,12 @@ def _child_ingest(spec: dict[str, Any]) -> dict[str, Any]:
     ingested = bench.ingest_command(call, [Path(p) for p in spec["files"]], landing)
     refresh_s, extra = 0.0, {}
     if spec["domain"] == "hazwaste":
+        before = bench.peak_rss_mb()  # VmHWM is a high-water mark: the refresh's own share
         clock = time.perf_counter()
         summary = module.refresh_derived(as_of=datetime.fromisoformat(spec["as_of"]))
         refresh_s = time.perf_counter() - clock
-        extra = {"manifests": summary["manifests"], "anomalies": summary["anomalies"]}
+        extra = {"manifests": summary["manifests"], "anomalies": summary["anomalies"],
+                 "peak_rss_before_refresh_mb": before}
         bench._say(f"  refresh: {summary['manifests']:,} manifests, "
                    f"{summary['anomalies']:,} anomalies, {refresh_s:.1f}s")
     return summarise_runs(ingested["runs"], startup_s=startup, loop_s=ingested["loop_s"],

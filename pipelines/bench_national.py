@@ -34,6 +34,7 @@ import csv
 import functools
 import io
 import json
+import multiprocessing
 import os
 import re
 import shlex
@@ -294,8 +295,12 @@ def generate(domain: str, args: argparse.Namespace, layout: bench._Layout, first
         water_demo.target_limit = functools.lru_cache(maxsize=None)(real_limit)
         try:
             clear_cache()
-            files = [water_demo.write_snapshot(layout.feed, when, args.seed) for when in
-                     water_demo.fetch_times(first, last)]
+            # Pages are independent pure functions of (time, seed): one process
+            # per core (forked, so the memoised functions come along) halves the
+            # ~1.4 s a page of generating a national year.
+            jobs = [(layout.feed, when, args.seed) for when in water_demo.fetch_times(first, last)]
+            with multiprocessing.get_context("fork").Pool(os.cpu_count()) as pool:
+                files = pool.starmap(water_demo.write_snapshot, jobs, chunksize=8)
         finally:
             water_demo.missing_target, water_demo.target_limit = real_missing, real_limit
             if previous is None:

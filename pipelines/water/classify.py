@@ -70,8 +70,7 @@ def classify(frame: pd.DataFrame, limits: tuple[Limit, ...] | None = None) -> pd
         worst = np.where(counted.any(axis=1), np.nanmax(np.where(counted, matrix, -1), axis=1),
                          np.nan)
         at_worst = counted & (matrix == worst[:, None])
-        names = np.array(evaluated, dtype=object)
-        deciding = [",".join(names[row]) if row.any() else None for row in at_worst]
+        deciding = _deciding(at_worst, np.array(evaluated, dtype=object))
         n_items = counted.sum(axis=1)
     else:
         worst = np.full(n, np.nan)
@@ -88,6 +87,15 @@ def classify(frame: pd.DataFrame, limits: tuple[Limit, ...] | None = None) -> pd
     out["fecal_coliform_class"] = _names(ranks.get("fecal_coliform", np.full(n, np.nan)),
                                          frame.index)
     return out
+
+
+def _deciding(at_worst: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """Per row the comma-joined items at the worst class: spelt once per distinct pattern."""
+    if not len(at_worst):
+        return np.array([], dtype=object)
+    patterns, which = np.unique(at_worst, axis=0, return_inverse=True)
+    spelt = np.array([",".join(names[p]) if p.any() else None for p in patterns], dtype=object)
+    return spelt[which.reshape(-1)]
 
 
 def _names(ranks: np.ndarray, index: pd.Index) -> pd.Series:

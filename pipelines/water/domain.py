@@ -55,11 +55,12 @@ def demo(first: date, last: date, seed: int, reporter: Reporter) -> list:
     """Real-time snapshots every 4 hours and the month's lab file, through the pipeline.
 
     The snapshots of one day are loaded as one run (six fetches, one batch)
-    to keep the demo quick; the DAG loads one fetch per run.
+    and the days in groups, to keep the demo quick; the DAG loads one fetch
+    per run.
     """
     from pipelines.core.landing import land_bytes
     from pipelines.core.settings import home
-    from pipelines.water.ingest import ingest_files, ingest_landed
+    from pipelines.water.ingest import ingest_deliveries, ingest_files, progress
     from pipelines.water.sources.demo import fetch_times, write_lab_month, write_snapshot
 
     feed_dir = home().demo_feeds / "water"
@@ -75,13 +76,11 @@ def demo(first: date, last: date, seed: int, reporter: Reporter) -> list:
     months = sorted({(d.year, d.month) for d in by_day})
     labs = [write_lab_month(feed_dir, y, m, seed) for y, m in months]
     reporter.say(f"water: ingesting {len(by_day)} days of pages and {len(labs)} lab file(s)")
-    records = []
-    for number, (day, fetched) in enumerate(sorted(by_day.items()), start=1):
-        record = ingest_landed([f for _, f in fetched], "cnemc-water", source="demo",
-                               fetched_at=max(w for w, _ in fetched),
-                               source_cfg={"min_sections": 15})
-        records.append(record)
-        reporter.run(record, f"[{number}/{len(by_day)}] {day} ")
+    days = sorted(by_day)
+    records = ingest_deliveries(
+        [([f for _, f in by_day[d]], max(w for w, _ in by_day[d])) for d in days],
+        "cnemc-water", source="demo", source_cfg={"min_sections": 15},
+        on_record=progress(reporter, len(days), [str(d) for d in days]))
     records += ingest_files(labs, "lab-monthly", source="demo-lab", reporter=reporter)
     return records
 

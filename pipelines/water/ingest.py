@@ -8,16 +8,17 @@ written by `envmon pull`), else the file's modification time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipelines.core.config import domain_settings, source_settings
 from pipelines.core.errors import ConfigError
-from pipelines.core.ingest import BatchOptions, DatasetSpec, run_batch
+from pipelines.core.ingest import BatchOptions, DatasetSpec, Delivery, run_deliveries
 from pipelines.core.landing import LandedFile, land_file
 from pipelines.core.ledger import RunRecord
 from pipelines.core.parsing import ParseResult
@@ -34,31 +35,34 @@ _LAKE_SUFFIXES = ("湖", "水库", "荡", "淀", "漾")
 def shape_readings(frame: pd.DataFrame, source: str, run_id: str) -> pd.DataFrame:
     """Checked parsed rows -> water_readings: registry, GB 3838 class, provenance."""
     from pipelines.water.classify import classify
-    from pipelines.water.reference import load_sections, province_names_zh
+    from pipelines.water.reference import province_names_zh, registry_values
     from pipelines.water.sources.common import normalise_province
 
     out = frame.reset_index(drop=True).copy()
-    registry = load_sections().set_index("section_code")
-    known = out["section_code"].isin(registry.index)
+    known, registered = registry_values(out["section_code"], (
+        "province_code", "city_code", "water_body", "water_name", "section_name"))
     out["registered"] = known
-    by_name = {normalise_province(n): c for c, n in province_names_zh().items()}
-    for column in ("province_code", "city_code", "water_body", "water_name"):
-        out[column] = out["section_code"].map(registry[column]).where(known, None)
-    out["section_name"] = out["section_code"].map(registry["section_name"]).where(
-        known, out["section_name"])
     # Unregistered: what the feed itself says.
-    feed_province = out["feed_province"].fillna("").map(normalise_province).map(by_name)
-    out["province_code"] = out["province_code"].where(known, feed_province)
-    out["water_name"] = out["water_name"].where(known, out["feed_river"])
-    named = out["feed_river"].fillna(out["section_name"]).fillna("")
+    unknown = out.loc[~known]
+    by_name = {normalise_province(n): c for c, n in province_names_zh().items()}
+    feed_province = unknown["feed_province"].fillna("").map(normalise_province).map(by_name)
+    named = unknown["feed_river"].fillna(unknown["section_name"]).fillna("")
     guessed = named.map(lambda n: "lake" if str(n).endswith(_LAKE_SUFFIXES) else "river")
-    out["water_body"] = out["water_body"].where(known, guessed)
+    fallbacks = {"province_code": feed_province, "water_body": guessed,
+                 "water_name": out["feed_river"], "section_name": out["section_name"]}
+    for column, values in registered.items():
+        otherwise = fallbacks.get(column)
+        otherwise = None if otherwise is None else otherwise.reindex(out.index).to_numpy(
+            dtype=object)
+        out[column] = pd.Series(np.where(known, values, otherwise), index=out.index,
+                                dtype=object)
     classes = classify(out)
     out = pd.concat([out, classes], axis=1)
     # Never the publisher's class: keep it beside envmon's and flag disagreement.
     out["class_mismatch"] = (out["feed_class"].notna() & out["water_class"].notna()
                              & (out["feed_class"] != out["water_class"]))
-    out["date"] = out["ts"].dt.tz_convert(BEIJING).dt.strftime("%Y-%m-%d")
+    local = out["ts"].dt.tz_convert(BEIJING).dt.tz_localize(None)
+    out["date"] = np.datetime_as_string(local.to_numpy().astype("datetime64[D]"))
     out["source"] = source
     out["run_id"] = run_id
     return out[list(schema.READINGS_COLUMNS)]
@@ -127,33 +131,57 @@ def parser_for(fmt: str, landed: list[LandedFile], fetched_at: datetime | None
     raise ValueError(f"unknown water format {fmt!r}; known: {', '.join(FORMATS)}")
 
 
-def ingest_landed(landed: list[LandedFile], fmt: str, *, source: str,
-                  fetched_at: datetime | None = None, source_cfg: dict | None = None,
-                  force: bool = False, data_docs: bool = True) -> RunRecord:
-    """Parse, check and load one delivery (a file, or the pages of one fetch)."""
-    parse = parser_for(fmt, landed, fetched_at)
+def ingest_deliveries(batches: Iterable[tuple[list[LandedFile], datetime | None]], fmt: str, *,
+                      source: str, source_cfg: dict | None = None, force: bool = False,
+                      data_docs: bool = True,
+                      on_record: Callable[[RunRecord], None] | None = None) -> list[RunRecord]:
+    """Load deliveries (landed files, fetch time) in groups, one ledger run each.
+
+    core.ingest.run_deliveries checks a group's rows with one Great
+    Expectations run, writes each partition once and derives the marts once
+    per group, so a backfill does not pay those per file.
+    """
     options = BatchOptions(check_params=check_params(source_cfg or {}), force=force,
                            data_docs=data_docs)
-    return run_batch(readings_spec(), landed, parse, source=source, options=options)
+    deliveries = (Delivery(landed, parser_for(fmt, landed, when)) for landed, when in batches)
+    return run_deliveries(readings_spec(), deliveries, source=source, options=options,
+                          on_record=on_record)
 
 
 def ingest_files(paths: Iterable[Path], fmt: str, *, source: str | None = None,
                  fetched_at: datetime | None = None, force: bool = False,
                  data_docs: bool = True, reporter: Reporter | None = None) -> list[RunRecord]:
-    """`envmon ingest water`: land each file, then load it (one run per file)."""
+    """`envmon ingest water`: land each file, then load it (one run per file, in groups)."""
     source_cfg: dict = {}
     if source:
         configured = domain_settings("water").get("sources") or {}
         source_cfg = source_settings("water", source) if source in configured else {}
     paths = [Path(p) for p in paths]
-    records = []
-    for number, path in enumerate(paths, start=1):
-        landed = land_file(path, domain="water", source=source or fmt)
-        when = fetched_at
-        if fmt == "cnemc-water" and when is None:
-            when = fetched_at_of(landed, path)
-        records.append(ingest_landed([landed], fmt, source=source or fmt, fetched_at=when,
-                                     source_cfg=source_cfg, force=force, data_docs=data_docs))
-        if reporter:
-            reporter.run(records[-1], f"[{number}/{len(paths)}] ")
-    return records
+    label = source or fmt
+
+    def batches() -> Iterator[tuple[list[LandedFile], datetime | None]]:
+        for path in paths:
+            landed = land_file(path, domain="water", source=label)
+            when = fetched_at
+            if fmt == "cnemc-water" and when is None:
+                when = fetched_at_of(landed, path)
+            yield [landed], when
+
+    return ingest_deliveries(batches(), fmt, source=label, source_cfg=source_cfg, force=force,
+                             data_docs=data_docs, on_record=progress(reporter, len(paths)))
+
+
+def progress(reporter: Reporter | None, total: int, labels: list[str] | None = None
+             ) -> Callable[[RunRecord], None] | None:
+    """Reports each run as `[n/total] label` as the grouped load records it."""
+    if reporter is None:
+        return None
+    done = 0
+
+    def report(record: RunRecord) -> None:
+        nonlocal done
+        done += 1
+        label = f"{labels[done - 1]} " if labels else ""
+        reporter.run(record, f"[{done}/{total}] {label}")
+
+    return report

@@ -22,7 +22,7 @@ from pipelines.core.landing import LandedFile, land_bytes, land_file
 from pipelines.core.ledger import RunRecord
 from pipelines.core.progress import Reporter
 from pipelines.core.timeutil import BEIJING
-from pipelines.water.ingest import fetched_at_of, ingest_landed
+from pipelines.water.ingest import fetched_at_of, ingest_deliveries, progress
 
 
 def pull(source: str, *, at: datetime | None = None, force: bool = False,
@@ -56,16 +56,11 @@ def _run(landed: list[LandedFile], fmt: str, source: str, cfg: dict, force: bool
          data_docs: bool, reporter: Reporter | None, *, one_batch: bool,
          paths: list[Path] | None = None) -> list[RunRecord]:
     batches = [landed] if one_batch else [[f] for f in landed]
-    records = []
-    for number, batch in enumerate(batches, start=1):
-        when = None
-        if fmt == "cnemc-water":
-            when = fetched_at_of(batch[0], paths[number - 1] if paths else None)
-        records.append(ingest_landed(batch, fmt, source=source, fetched_at=when,
-                                     source_cfg=cfg, force=force, data_docs=data_docs))
-        if reporter:
-            reporter.run(records[-1], f"[{number}/{len(batches)}] ")
-    return records
+    deliveries = [(batch, fetched_at_of(batch[0], paths[number] if paths else None)
+                   if fmt == "cnemc-water" else None)
+                  for number, batch in enumerate(batches)]
+    return ingest_deliveries(deliveries, fmt, source=source, source_cfg=cfg, force=force,
+                             data_docs=data_docs, on_record=progress(reporter, len(batches)))
 
 
 def fetch_release(source: str, cfg: dict) -> list[LandedFile]:

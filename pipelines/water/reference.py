@@ -9,9 +9,11 @@ A bad file is a ConfigError naming the file and line.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from pipelines.core.errors import ConfigError
@@ -278,8 +280,26 @@ SECTION_FILE_COLUMNS: tuple[str, ...] = (
 
 def load_sections() -> pd.DataFrame:
     """The section registry, validated (codes as text, flags as bool, numbers as float)."""
-    keys = (_key(SECTIONS_FILE), _key("cities.csv"), _key("provinces.csv"))
-    return _sections(*keys).copy()
+    return _sections(*sections_version()).copy()
+
+
+def sections_version() -> tuple[tuple[str, int, int], ...]:
+    """The file versions the registry is built from: a cache key for what derives from it."""
+    return (_key(SECTIONS_FILE), _key("cities.csv"), _key("provinces.csv"))
+
+
+def registry_values(codes: pd.Series, columns: Iterable[str]
+                    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(whether each code is registered, each column's registry value per code: None if not)."""
+    registry = load_sections()
+    at = pd.Index(registry["section_code"]).get_indexer(codes)
+    known = at >= 0
+    values = {}
+    for column in columns:
+        found = registry[column].to_numpy(dtype=object)
+        found = found.take(at, mode="clip") if len(found) else np.full(len(at), None)
+        values[column] = np.where(known, found, None)
+    return known, values
 
 
 @lru_cache(maxsize=4)

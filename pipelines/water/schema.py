@@ -15,6 +15,8 @@ DAILY = "water_section_daily"
 MONTHLY = "water_section_monthly"
 COMPENSATION = "water_compensation"
 COMPENSATION_FACTORS = "water_compensation_factors"
+# Per section and day: what a period's means are made of (internal, no warehouse view).
+DAILY_SUMS = "water_section_daily_sums"
 
 # The automatic stations' items, in the order of the real-time release.
 AUTO_ITEMS: tuple[str, ...] = ("water_temp", "ph", "do", "conductivity", "turbidity", "codmn",
@@ -55,6 +57,15 @@ PERIOD_COLUMNS: tuple[str, ...] = (
     "target_rank", "compliant", "tli", "tli_band", "tli_params", "tli_note", "sources",
 )
 
+# A period's sums, so that a month is assessed from its days' sums rather than
+# from every reading again: per item the sum and the count of its values.
+SUM_COLUMNS: tuple[str, ...] = tuple(f"sum_{item}" for item in ITEMS)
+COUNT_COLUMNS: tuple[str, ...] = tuple(f"n_{item}" for item in ITEMS)
+SUMS_COLUMNS: tuple[str, ...] = (
+    "section_code", *SECTION_COLUMNS, "n_readings", "n_days", "sources",
+    *SUM_COLUMNS, *COUNT_COLUMNS,
+)
+
 COMPENSATION_COLUMNS: tuple[str, ...] = (
     "section_code", "section_name", "upstream_code", "upstream_name", "downstream_code",
     "downstream_name", "target_class", "water_class", "compliant", "flow_m3s", "flow_m3",
@@ -76,7 +87,7 @@ _TEXT = {"section_code", "section_name", "province_code", "city_code", "water_bo
          "payer_code", "payer_name", "payee_code", "payee_name", "detail", "scheme", "factor"}
 _BOOL = {"registered", "class_mismatch", "cross_boundary", "compliant", "two_way",
          "factors_complete", "counted"}
-_INT = {"class_rank", "items_evaluated", "n_readings", "n_days", "target_rank"}
+_INT = {"class_rank", "items_evaluated", "n_readings", "n_days", "target_rank", *COUNT_COLUMNS}
 
 
 def arrow_type(column: str):  # -> pa.DataType; pyarrow imported lazily for DAG parsing
@@ -106,6 +117,10 @@ def readings_schema():
 
 def period_schema():
     return arrow_schema(PERIOD_COLUMNS)
+
+
+def sums_schema():
+    return arrow_schema(SUMS_COLUMNS)
 
 
 def compensation_schema():

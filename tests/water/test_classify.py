@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from pipelines.core.timeutil import BEIJING
-from pipelines.water.assess import assess_period
+from pipelines.water.assess import assess_period, assess_sums, period_sums
 from pipelines.water.classify import classify
 from pipelines.water.reference import class_rank
 from pipelines.water.schema import ITEMS, READINGS_COLUMNS
@@ -152,3 +152,30 @@ def test_month_meets_target_and_unregistered_has_no_target() -> None:
     assert months.loc["YW001", "water_class"] == "II" and months.loc["YW001", "compliant"]
     assert pd.isna(months.loc["somewhere", "target_class"])
     assert pd.isna(months.loc["somewhere", "compliant"])
+
+
+def test_month_from_its_days_sums_is_the_month_of_its_readings() -> None:
+    # Three days, two sources, a value missing on one day and a section name
+    # that changes: the month assessed from the days' sums must be the month
+    # assessed from every reading at once.
+    readings = pd.concat([
+        _readings("YW001", "river", [dict(nh3n=0.9, ph=7.0, tp=0.11), dict(nh3n=0.4, ph=7.2),
+                                     dict(nh3n=1.6, ph=7.4, tp=0.19)]),
+        _readings("YW016", "lake", [dict(nh3n=0.2, tp=0.05, chla=0.01), dict(tp=0.07)]),
+    ], ignore_index=True)
+    readings.loc[1, "source"] = "lab"
+    readings.loc[2, "section_name"] = "renamed"
+    days = readings["ts"].dt.date
+    parts = pd.concat([period_sums(readings[days == d]) for d in sorted(set(days))],
+                      ignore_index=True)
+    by_days = assess_sums(parts).set_index("section_code")
+    at_once = assess_period(readings).set_index("section_code")
+    for column in by_days.columns:
+        if column in ITEMS or column == "tli":
+            assert by_days[column].to_numpy() == pytest.approx(
+                at_once[column].to_numpy(), rel=1e-15, nan_ok=True), column
+        else:
+            assert by_days[column].equals(at_once[column]), column
+    assert by_days.loc["YW001", "sources"] == "lab,test"
+    assert by_days.loc["YW001", "section_name"] == "renamed"
+    assert by_days.loc["YW001", "n_days"] == 3 and by_days.loc["YW016", "n_readings"] == 2

@@ -230,3 +230,17 @@ def test_empty_warehouse_has_the_water_views(envmon_home: Path) -> None:
                 "deciding_items", "tli"} <= set(columns)
     finally:
         con.close()
+
+
+def test_month_redoes_days_whose_sums_are_missing(envmon_home: Path, tmp_path: Path) -> None:
+    # A lake from before the daily sums (or a load killed before its derive)
+    # has a day without sums: the month must still count that day's readings.
+    ingest(write(tmp_path / "a.json", [row("YW001", "10-13 08:00", nh3n=0.4)]))
+    sums = envmon_home / "lake" / "water_section_daily_sums" / "date=2026-10-13"
+    [made] = sums.glob("*.parquet")
+    made.unlink()
+    ingest(write(tmp_path / "b.json", [row("YW001", "10-14 08:00", nh3n=1.2)]))
+    month = lake(envmon_home, "water_section_monthly").set_index("section_code").loc["YW001"]
+    assert (month["n_readings"], month["n_days"]) == (2, 2)
+    assert month["nh3n"] == pytest.approx(0.8) and month["water_class"] == "III"
+    assert made.exists()

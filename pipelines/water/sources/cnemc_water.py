@@ -29,6 +29,12 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.core.errors import InputError
 from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
@@ -55,6 +61,7 @@ _SPAN = re.compile(r"<span\b(?P<attrs>[^>]*)>(?P<text>.*?)</span>", re.IGNORECAS
 _TITLE = re.compile(r"""\btitle\s*=\s*(?:'(?P<a>[^']*)'|"(?P<b>[^"]*)")""", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 _RAW_VALUE = re.compile(r"原始值\s*[：:]\s*(?P<value>.*)$", re.DOTALL)
+_MISSING = pa.array(sorted(MISSING_TOKENS), type=pa.string())
 _TIME = re.compile(r"^(?:(?P<y>\d{4})-)?(?P<m>\d{1,2})-(?P<d>\d{1,2})"
                    r"\s+(?P<H>\d{1,2}):(?P<M>\d{2})$")
 
@@ -86,16 +93,18 @@ def parse_pages(pages: list[Page], *, fetched_at: datetime, tolerance: timedelta
     """
     registry = registry_by_feed_name()
     fetched = fetched_at.astimezone(BEIJING)
-    rows: list[dict[str, object]] = []
+    frames: list[pd.DataFrame] = []
     rejects: list[Reject] = []
     first_seen: dict[tuple[str, datetime], str] = {}
     for number, page in enumerate(pages, start=1):
         payload = load_page(page)
         columns = header_columns(payload["thead"], page.name)
         where = f"page {number}, " if len(pages) > 1 else ""
+        values = PageValues(payload["tbody"], columns)
+        kept: list[dict[str, object]] = []
         for index, cells in enumerate(payload["tbody"], start=1):
-            parsed = _row(cells, index, columns, page.name, fetched, tolerance, registry,
-                          rejects, where)
+            parsed = _row(cells, index, columns, fetched, tolerance, registry, rejects, where,
+                          values)
             if parsed is None:
                 continue
             key = (str(parsed["section_code"]), parsed["ts"])
@@ -105,9 +114,80 @@ def parse_pages(pages: list[Page], *, fetched_at: datetime, tolerance: timedelta
                                       value=key[0], raw=_raw(cells)))
                 continue
             first_seen[key] = f"{page.name} record {index}"
-            rows.append(parsed)
+            kept.append(parsed)
+        frames.append(values.frame(kept))
     window = (fetched - max_age, fetched + tolerance)
-    return ParseResult(frame=to_frame(rows), rejects=rejects, window=window)
+    return ParseResult(frame=to_frame(pd.concat(frames, ignore_index=True)), rejects=rejects,
+                       window=window)
+
+
+class PageValues:
+    """The item cells of a page's well-formed records, parsed column-wise.
+
+    The release's usual cells (a value span with the raw value in its
+    title, `--`) are read with one Arrow regex over the page; any other
+    cell goes through cell_value, so both ways give the same result.
+    """
+
+    def __init__(self, tbody: list, columns: list[tuple[str, str | None, float]]) -> None:
+        # (position in the record, item, unit factor) of each item column
+        self.items = [(i, key, factor) for i, (kind, key, factor) in enumerate(columns)
+                      if kind == "item"]
+        self._positions = [i for i, _, _ in self.items]
+        self._rows: dict[int, int] = {}  # tbody index -> row of the matrix
+        cells: list[object] = []
+        for index, record in enumerate(tbody):
+            if isinstance(record, list) and len(record) == len(columns):
+                self._rows[index] = len(self._rows)
+                cells.extend(record[i] for i in self._positions)
+        values, problems = item_values(cells)
+        width = max(len(self._positions), 1)
+        self._values = values.reshape(len(self._rows), len(self._positions))
+        self._any = ~np.isnan(self._values).all(axis=1)
+        self._problems: dict[int, dict[int, str]] = {}
+        for k, why in problems.items():
+            self._problems.setdefault(k // width, {})[k % width] = why
+
+    def has_value(self, index: int) -> bool:
+        """Whether tbody record `index` (0-based) has a value for any item."""
+        return bool(self._any[self._rows[index]])
+
+    def problems(self, index: int) -> dict[int, str]:
+        """Why each refused item cell of tbody record `index` was, by item slot."""
+        return self._problems.get(self._rows[index], {})
+
+    def frame(self, kept: list[dict[str, object]]) -> pd.DataFrame:
+        """The kept records (_row's fields, with `source_line`) and their items' values."""
+        out = pd.DataFrame(kept, columns=list(_META_FIELDS))
+        rows = [self._rows[line - 1] for line in out["source_line"]]
+        factors = np.array([factor for _, _, factor in self.items])
+        block = self._values[rows] * factors
+        for slot, (_, item, _) in enumerate(self.items):
+            out[item] = block[:, slot]
+        return out
+
+
+# A value span exactly as the release writes it; digits only, so Arrow and
+# Python read the number the same way.
+_PLAIN_SPAN = r"^<span title='原始值：(?P<value>\d+(?:\.\d+)?)'>[^<]*</span>$"
+
+
+def item_values(cells: list[object]) -> tuple[np.ndarray, dict[int, str]]:
+    """Per cell its value (NaN when missing or refused), and why each refused cell was."""
+    texts = pa.array([c if type(c) is str else None for c in cells], type=pa.string())
+    plain = pc.extract_regex(texts, _PLAIN_SPAN)
+    values = pc.cast(pc.struct_field(plain, "value"), pa.float64()).to_numpy(
+        zero_copy_only=False)
+    done = (pc.is_valid(plain).to_numpy(zero_copy_only=False)
+            | pc.fill_null(pc.is_in(texts, value_set=_MISSING), False).to_numpy(
+                zero_copy_only=False))
+    problems: dict[int, str] = {}
+    for k in np.flatnonzero(~done):
+        value, problem = cell_value(cells[k])
+        values[k] = np.nan if value is None else value
+        if problem:
+            problems[int(k)] = problem
+    return values, problems
 
 
 def load_page(page: Page) -> dict:
@@ -177,62 +257,62 @@ def header_columns(thead: list, name: str) -> list[tuple[str, str | None, float]
 # ---------------------------------------------------------------- rows
 
 
-def _row(cells: object, line: int, columns: list[tuple[str, str | None, float]], name: str,
+_META_FIELDS = ("section_code", "section_name", "ts", "sample_kind", "feed_class",
+                "feed_province", "feed_basin", "feed_city", "feed_river", "below_detection",
+                "source_line")
+
+
+def _row(cells: object, line: int, columns: list[tuple[str, str | None, float]],
          fetched: datetime, tolerance: timedelta, registry: dict[tuple[str, str], str],
-         rejects: list[Reject], where: str) -> dict[str, object] | None:
-    raw = _raw(cells)
+         rejects: list[Reject], where: str, page: PageValues) -> dict[str, object] | None:
+    """A record's own fields (_META_FIELDS), or None when refused whole; its item values
+    stay in `page`."""
     if not isinstance(cells, list):
-        rejects.append(Reject(f"{where}record is not a list of cells", line=line, raw=raw))
+        rejects.append(Reject(f"{where}record is not a list of cells", line=line,
+                              raw=_raw(cells)))
         return None
     if len(cells) != len(columns):
         rejects.append(Reject(f"{where}record has {len(cells)} cells, the header has "
-                              f"{len(columns)}", line=line, raw=raw))
+                              f"{len(columns)}", line=line, raw=_raw(cells)))
         return None
-    meta: dict[str, object] = {}
-    values: dict[str, float] = {}
-    bad: list[Reject] = []
-    for (kind, key, factor), cell in zip(columns, cells, strict=True):
-        if kind == "meta":
-            meta[key] = cell
-        elif kind == "item":
-            value, problem = cell_value(cell)
-            if problem:
-                bad.append(Reject(f"{where}{problem} in {key}", line=line, field=key,
-                                  value=_short(cell), raw=raw))
-            elif value is not None:
-                values[key] = value * factor
+    meta = {key: cell for (kind, key, _), cell in zip(columns, cells, strict=True)
+            if kind == "meta"}
     section_name, city, river = section_cell(meta.get("section"))
     province = _text(meta.get("province"))
     stamp = _text(meta.get("time"))
     problem = None
     if not section_name or section_name.lower() in MISSING_TOKENS:
         problem = Reject(f"{where}no section name", line=line, field="断面名称",
-                         value=_short(meta.get("section")), raw=raw)
+                         value=_short(meta.get("section")), raw=_raw(cells))
     elif not province or province.lower() in MISSING_TOKENS:
-        problem = Reject(f"{where}no province", line=line, field="省份", value=province, raw=raw)
+        problem = Reject(f"{where}no province", line=line, field="省份", value=province,
+                         raw=_raw(cells))
     else:
         ts, why = reading_time(stamp, fetched, tolerance)
         if ts is None:
-            problem = Reject(f"{where}{why}", line=line, field="监测时间", value=stamp, raw=raw)
+            problem = Reject(f"{where}{why}", line=line, field="监测时间", value=stamp,
+                             raw=_raw(cells))
     if problem is not None:
         rejects.append(problem)  # the row is refused whole; its cell problems go with it
         return None
-    rejects.extend(bad)
-    if not values:
-        if not bad:
+    problems = page.problems(line - 1)
+    for slot, why in sorted(problems.items()):
+        position, item, _ = page.items[slot]
+        rejects.append(Reject(f"{where}{why} in {item}", line=line, field=item,
+                              value=_short(cells[position]), raw=_raw(cells)))
+    if not page.has_value(line - 1):
+        if not problems:
             rejects.append(Reject(f"{where}no measured value (every item is missing)",
-                                  line=line, field="tbody", raw=raw))
+                                  line=line, field="tbody", raw=_raw(cells)))
         return None
     code = registry.get((normalise_province(province), section_name))
-    row: dict[str, object] = {
+    return {
         "section_code": code or unregistered_code(province, section_name),
         "section_name": section_name, "ts": ts, "sample_kind": "auto",
         "feed_class": feed_class(_text(meta.get("class"))),
         "feed_province": province, "feed_basin": _none_if_missing(_text(meta.get("basin"))),
         "feed_city": city, "feed_river": river, "below_detection": None, "source_line": line,
     }
-    row.update(values)
-    return row
 
 
 def cell_value(cell: object) -> tuple[float | None, str | None]:
@@ -271,7 +351,12 @@ def cell_value(cell: object) -> tuple[float | None, str | None]:
 
 def section_cell(cell: object) -> tuple[str, str | None, str | None]:
     """(section name, city, river) from a plain cell or a span with the city/river title."""
-    text = "" if cell is None else str(cell).strip()
+    return _section_text("" if cell is None else str(cell).strip())
+
+
+# Cached: the same sections come back on every page of every fetch.
+@lru_cache(maxsize=16384)
+def _section_text(text: str) -> tuple[str, str | None, str | None]:
     span = _SPAN.search(text)
     if not span:
         return html.unescape(_TAG.sub("", text)).strip(), None, None
@@ -288,6 +373,7 @@ def section_cell(cell: object) -> tuple[str, str | None, str | None]:
             _none_if_missing(fields.get("所属河流", "")))
 
 
+@lru_cache(maxsize=1024)
 def reading_time(stamp: str, fetched: datetime, tolerance: timedelta
                  ) -> tuple[datetime | None, str]:
     """Beijing time of `MM-DD HH:MM`, with the year from the fetch time."""
@@ -326,9 +412,12 @@ def _title(attrs: str) -> str | None:
 
 
 def _text(cell: object) -> str:
-    if cell is None:
-        return ""
-    return html.unescape(_TAG.sub("", str(cell))).strip()
+    return "" if cell is None else _plain(str(cell))
+
+
+@lru_cache(maxsize=4096)
+def _plain(text: str) -> str:
+    return html.unescape(_TAG.sub("", text)).strip()
 
 
 def _none_if_missing(text: str | None) -> str | None:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from pipelines.core.timeutil import BEIJING
-from pipelines.water.reference import class_name, class_rank, load_sections, province_names_zh
+from pipelines.water.reference import (
+    class_name,
+    class_rank,
+    load_sections,
+    province_names_zh,
+    sections_version,
+)
 from pipelines.water.schema import ITEMS, PARSED_COLUMNS
 from pipelines.water.units import do_saturation
 
@@ -18,8 +25,8 @@ _TEXT_COLUMNS = ("section_code", "section_name", "sample_kind", "feed_class", "f
                  "feed_basin", "feed_city", "feed_river", "below_detection")
 
 
-def to_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    """Parsed rows -> PARSED_COLUMNS with their dtypes and DO saturation."""
+def to_frame(rows: list[dict[str, object]] | pd.DataFrame) -> pd.DataFrame:
+    """Parsed rows (dicts, or a frame) -> PARSED_COLUMNS with their dtypes and DO saturation."""
     frame = pd.DataFrame(rows, columns=list(PARSED_COLUMNS))
     frame = frame.astype({
         **dict.fromkeys(_TEXT_COLUMNS, "str"),
@@ -28,11 +35,15 @@ def to_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
         "source_line": "int64",
     })
     temp = frame["water_temp"].to_numpy(dtype="float64")
-    saturation = np.array([do_saturation(t) if math.isfinite(t) else math.nan for t in temp])
+    # Per distinct temperature: a page holds a few hundred, not one per section.
+    distinct, where = np.unique(temp, return_inverse=True)
+    saturation = np.array([do_saturation(t) if math.isfinite(t) else math.nan
+                           for t in distinct])[where.reshape(-1)]
     frame["do_saturation_pct"] = 100.0 * frame["do"].to_numpy(dtype="float64") / saturation
     return frame
 
 
+@lru_cache(maxsize=256)
 def normalise_province(text: str) -> str:
     """'江苏省', '江苏' -> '江苏'; '上海市' -> '上海' (the feed's spelling varies)."""
     text = text.strip()
@@ -43,7 +54,12 @@ def normalise_province(text: str) -> str:
 
 
 def registry_by_feed_name() -> dict[tuple[str, str], str]:
-    """(normalised province, feed name) -> section_code."""
+    """(normalised province, feed name) -> section_code; shared, do not modify."""
+    return _feed_names(sections_version())
+
+
+@lru_cache(maxsize=4)
+def _feed_names(version: tuple) -> dict[tuple[str, str], str]:
     sections = load_sections()
     provinces = province_names_zh()
     return {(normalise_province(provinces[p]), name): code
@@ -56,6 +72,7 @@ def unregistered_code(province: str, name: str) -> str:
     return f"unregistered:{normalise_province(province)}:{name}"
 
 
+@lru_cache(maxsize=256)
 def feed_class(text: str | None) -> str | None:
     """The publisher's class ('Ⅲ', '劣Ⅴ', '3') as I..V / 劣V, or None."""
     if text is None:

@@ -83,3 +83,45 @@ def test_incomplete_ingest_warns_and_exits_zero(tmp_path: Path) -> None:
     assert partial.returncode == 0
     assert "incomplete, 5 rows loaded" in partial.stdout
     assert "warning: far fewer stations than expected" in partial.stderr
+
+
+def _lake(home: Path, dataset: str) -> list[tuple]:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return con.execute(
+            f"SELECT COLUMNS(lambda c: c <> 'run_id') FROM read_parquet("
+            f"'{home}/lake/{dataset}/*/*.parquet', hive_partitioning = true) ORDER BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_workers_split_a_backfill_and_load_the_same(tmp_path: Path) -> None:
+    stations = ["9001A", "9002A", "9016A"]
+    bad_cell = {(5, "PM2.5", "9002A"): "x"}
+    files = [str(write_china_sites(tmp_path / "in", f"202610{d:02d}", stations,
+                                   override=bad_cell if d == 4 else None)) for d in range(1, 6)]
+    alone, split = tmp_path / "alone", tmp_path / "split"
+    one = envmon("ingest", "air", "--format", "china-sites", "--no-data-docs", *files,
+                 home=alone)
+    two = envmon("ingest", "air", "--format", "china-sites", "--no-data-docs", "--workers", "2",
+                 *files, home=split)
+    assert one.returncode == 0 and two.returncode == 0, two.stderr
+    assert two.stdout.count(": ok,") == 5  # every file reported once, by its worker
+    assert "[3/3]" in two.stdout and "[2/2]" in two.stdout and "[5/5]" in one.stdout
+    for dataset in ("air_hourly", "air_daily_station", "air_daily_city"):
+        assert _lake(split, dataset) == _lake(alone, dataset), dataset
+    query = envmon("query", "--csv", "SELECT sum(rows_in - rows_loaded - rows_quarantined)::INT AS "
+                   "off, sum(rows_quarantined)::INT AS q, count(*) AS runs FROM ingest_runs",
+                   home=split)
+    assert query.stdout.splitlines()[1] == "0,1,5"
+
+
+def test_workers_is_only_offered_where_files_load_independently(tmp_path: Path) -> None:
+    assert "--workers" in envmon("ingest", "water", "--help", home=tmp_path).stdout
+    assert "--workers" not in envmon("ingest", "hazwaste", "--help", home=tmp_path).stdout
+    out = envmon("ingest", "air", "--format", "china-sites", "--workers", "0",
+                 str(write_china_sites(tmp_path / "in", "20261001", ["9001A"])), home=tmp_path)
+    assert out.returncode == 1 and "--workers must be at least 1" in out.stderr

@@ -9,6 +9,8 @@ from pipelines.core.progress import Reporter
 
 NAME = "air"
 HELP = "air quality (station archive files, CNEMC archive, OpenAQ)"
+# `envmon ingest --workers N`: files of this domain load independently.
+PARALLEL_INGEST = True
 FORMATS = ("china-sites", "cnemc-archive")
 
 

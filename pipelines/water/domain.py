@@ -9,6 +9,8 @@ from pipelines.core.progress import Reporter
 
 NAME = "water"
 HELP = "surface water (national real-time release, monthly laboratory results)"
+# `envmon ingest --workers N`: files of this domain load independently.
+PARALLEL_INGEST = True
 FORMATS = ("cnemc-water", "lab-monthly")
 
 

@@ -155,7 +155,7 @@ def _run_group(spec: DatasetSpec, group: list[Delivery], *, source: str,
             record_run(record)
             continue
         try:
-            with _Clock(record.timings)("parse"):
+            with StepClock(record.timings)("parse"):
                 result = delivery.parse()
         except InputError as exc:
             record.status, record.message = "failed", str(exc)
@@ -166,7 +166,7 @@ def _run_group(spec: DatasetSpec, group: list[Delivery], *, source: str,
     if not parsed:
         return records
 
-    clock = _GroupClock([p.record for p in parsed])
+    clock = StepClock(*(p.record.timings for p in parsed))
     with clock("validate"):
         outcomes = validate_many(
             spec.name, [_with_window(p.result) for p in parsed],
@@ -235,32 +235,16 @@ def _account(parsed: _Parsed, outcome: CheckOutcome, stored: pd.DataFrame, *,
     record.message = "; ".join(messages)
 
 
-class _GroupClock:
-    """Shares the wall time of a group step equally among its deliveries' timings."""
+class StepClock:
+    """Adds the wall time of each step to one or more timings dicts.
 
-    def __init__(self, records: list[RunRecord]) -> None:
-        self.records = records
+    Given several (the runs of a group), each gets an equal share.
+    """
 
-    def __call__(self, step: str) -> _GroupClock:
-        self._step = step
-        return self
-
-    def __enter__(self) -> None:
-        self._start = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        share = (time.perf_counter() - self._start) / len(self.records)
-        for record in self.records:
-            record.timings[self._step] = record.timings.get(self._step, 0.0) + share
-
-
-class _Clock:
-    """Adds the wall time of each step to a timings dict."""
-
-    def __init__(self, timings: dict[str, float]) -> None:
+    def __init__(self, *timings: dict[str, float]) -> None:
         self.timings = timings
 
-    def __call__(self, step: str) -> _Clock:
+    def __call__(self, step: str) -> StepClock:
         self._step = step
         return self
 
@@ -268,5 +252,6 @@ class _Clock:
         self._start = time.perf_counter()
 
     def __exit__(self, *exc: object) -> None:
-        self.timings[self._step] = self.timings.get(self._step, 0.0) + (
-            time.perf_counter() - self._start)
+        share = (time.perf_counter() - self._start) / len(self.timings)
+        for timings in self.timings:
+            timings[self._step] = timings.get(self._step, 0.0) + share

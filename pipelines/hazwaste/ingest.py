@@ -27,7 +27,7 @@ import pandas as pd
 
 from pipelines.core import lake
 from pipelines.core.errors import InputError
-from pipelines.core.ingest import _Clock
+from pipelines.core.ingest import StepClock
 from pipelines.core.landing import LandedFile, land_file
 from pipelines.core.ledger import RunRecord, loaded_by, new_run_id, record_run
 from pipelines.core.parsing import Reject
@@ -108,7 +108,7 @@ def ingest_landed(landed: LandedFile, fmt: str, *, source: str,
         record.status, record.message = "duplicate", f"already loaded by run {earlier}"
         record_run(record)
         return record
-    clock = _Clock(record.timings)
+    clock = StepClock(record.timings)
     try:
         with clock("parse"):
             delivery = FORMATS[fmt](landed.path, name=landed.name, exported_at=exported_at)

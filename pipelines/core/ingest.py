@@ -94,15 +94,10 @@ def run_deliveries(spec: DatasetSpec, deliveries: Iterable[Delivery], *, source:
     options = options or BatchOptions()
     records: list[RunRecord] = []
     for group in _groups(deliveries, options.group_bytes):
-        stripes = sorted({_stripe(spec, batch_sha(d.landed)) for d in group})
-        # Stripes are taken in one order by everyone, so two groups never deadlock.
-        with ExitStack() as held:
-            for stripe in stripes:
-                held.enter_context(dataset_lock(stripe))
-            for record in _run_group(spec, group, source=source, options=options):
-                records.append(record)
-                if on_record:
-                    on_record(record)
+        for record in _run_group(spec, group, source=source, options=options):
+            records.append(record)
+            if on_record:
+                on_record(record)
     return records
 
 
@@ -148,11 +143,7 @@ def _run_group(spec: DatasetSpec, group: list[Delivery], *, source: str,
         records.append(record)
         earlier = None if options.force else loaded_by(spec.name, sha)
         if earlier or sha in taken:
-            record.status = "duplicate"
-            record.message = (f"already loaded by run {earlier}; nothing changed" if earlier
-                              else f"same bytes as run {taken[sha]} of this command; "
-                                   "nothing changed")
-            record_run(record)
+            _duplicate(record, earlier or f"{taken[sha]} of this command")
             continue
         try:
             with StepClock(record.timings)("parse"):
@@ -172,6 +163,39 @@ def _run_group(spec: DatasetSpec, group: list[Delivery], *, source: str,
             spec.name, [_with_window(p.result) for p in parsed],
             run_ids=[p.record.run_id for p in parsed],
             params=[dict(options.check_params) for _ in parsed], data_docs=options.data_docs)
+    # Parsing and checking need no lock (they only read the delivery), so two
+    # commands overlap there; the lake is written under the deliveries' lock
+    # stripes, taken in one order by everyone so two groups never deadlock.
+    stripes = sorted({_stripe(spec, p.record.sha256) for p in parsed})
+    with ExitStack() as held:
+        for stripe in stripes:
+            held.enter_context(dataset_lock(stripe))
+        _store(spec, parsed, outcomes, source=source, options=options)
+    return records
+
+
+def _duplicate(record: RunRecord, earlier: str) -> None:
+    record.status = "duplicate"
+    record.message = f"already loaded by run {earlier}; nothing changed"
+    record_run(record)
+
+
+def _store(spec: DatasetSpec, parsed: list[_Parsed], outcomes: list[CheckOutcome], *,
+           source: str, options: BatchOptions) -> None:
+    """Load, quarantine, derive and record the group's deliveries (under their stripes)."""
+    fresh = []
+    for p, outcome in zip(parsed, outcomes, strict=True):
+        # Re-checked under the lock: the same bytes may have been loaded by
+        # another command while this one parsed them.
+        earlier = None if options.force else loaded_by(spec.name, p.record.sha256)
+        if earlier:
+            _duplicate(p.record, earlier)
+        else:
+            fresh.append((p, outcome))
+    if not fresh:
+        return
+    parsed, outcomes = [p for p, _ in fresh], [o for _, o in fresh]
+    clock = StepClock(*(p.record.timings for p in parsed))
     with clock("load"):
         stored = [spec.shape(o.good.drop(columns=list(WINDOW_COLUMNS)), source, p.record.run_id)
                   for p, o in zip(parsed, outcomes, strict=True)]
@@ -190,7 +214,6 @@ def _run_group(spec: DatasetSpec, group: list[Delivery], *, source: str,
             spec.after_load(touched)
     for p in parsed:
         record_run(p.record)
-    return records
 
 
 WINDOW_COLUMNS = ("window_start", "window_end")

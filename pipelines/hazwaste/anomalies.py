@@ -20,7 +20,7 @@ that line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -193,7 +193,16 @@ def xprov_code_not_approved(f: Facts) -> pd.DataFrame:
 def xprov_tonnes_exceeded(f: Facts) -> pd.DataFrame:
     """Art. 27(1): shipments under one approval, added up in shipping order,
     may not exceed the approved tonnes."""
-    m = _approved(f).sort_values(["approval_no", "_ship_at", "manifest_no", "version"])
+    return _tonnes_exceeded(_tonnes_inputs(f))
+
+
+def _tonnes_inputs(f: Facts) -> pd.DataFrame:
+    return _approved(f)[["manifest_no", "version", "approval_no", "_ship_at", "quantity_t",
+                         "approved_tonnes"]]
+
+
+def _tonnes_exceeded(m: pd.DataFrame) -> pd.DataFrame:
+    m = m.sort_values(["approval_no", "_ship_at", "manifest_no", "version"])
     m["_cumulative"] = m.groupby("approval_no")["quantity_t"].cumsum()
     hit = m[m["_cumulative"] > m["approved_tonnes"] + _EPS]
     detail = [f"approval {a}: cumulative {c:.3f} t > approved {t:g} t (this shipment {q:.3f} t)"
@@ -280,10 +289,19 @@ def receiver_capacity_exceeded(f: Facts) -> pd.DataFrame:
     """The licence's annual capacity (年经营规模): tonnes accepted in a calendar
     year, added up in order of receipt. Only transfers in the lake count, so
     this is a lower bound of the real intake."""
+    return _capacity_exceeded(_capacity_inputs(f))
+
+
+def _capacity_inputs(f: Facts) -> pd.DataFrame:
     m = f.manifests[f.manifests["received_at"].notna() & f.manifests["rejected_at"].isna()]
     m = m.merge(_receivers(f), left_on="receiver_id", right_on="facility_id")
     m = m.assign(_year=m["received_at"].dt.tz_convert(BEIJING).dt.year,
                  _intake=m["received_t"].fillna(m["quantity_t"]))
+    return m[["manifest_no", "version", "receiver_id", "_year", "received_at", "_intake",
+              "annual_capacity_t"]]
+
+
+def _capacity_exceeded(m: pd.DataFrame) -> pd.DataFrame:
     m = m.sort_values(["receiver_id", "_year", "received_at", "manifest_no", "version"])
     m["_cumulative"] = m.groupby(["receiver_id", "_year"])["_intake"].cumsum()
     hit = m[m["_cumulative"] > m["annual_capacity_t"] + _EPS]
@@ -356,16 +374,33 @@ RULES: dict[str, Rule] = {
 }
 
 
-def detect(f: Facts, basis: pd.DataFrame) -> pd.DataFrame:
-    """Every rule over the facts: manifest_no, version, anomaly, severity, rule,
-    fields, detail. `basis` maps each anomaly to its article."""
+# Rules that add up shipments across manifests (per approval; per receiver and
+# year). A refresh that works on part of the manifests at a time gathers their
+# inputs (narrow rows, one per current version) from every part and runs the
+# check once over all of them: kind -> (inputs from Facts, check over inputs).
+CUMULATIVE: dict[str, tuple[Callable[[Facts], pd.DataFrame],
+                            Callable[[pd.DataFrame], pd.DataFrame]]] = {
+    "xprov_tonnes_exceeded": (_tonnes_inputs, _tonnes_exceeded),
+    "receiver_capacity_exceeded": (_capacity_inputs, _capacity_exceeded),
+}
+
+
+def detect(f: Facts, basis: pd.DataFrame, skip: Collection[str] = ()) -> pd.DataFrame:
+    """Every rule (but those in `skip`) over the facts: manifest_no, version,
+    anomaly, severity, rule, fields, detail. `basis` maps each anomaly to its article."""
+    return labelled({kind: rule(f) for kind, rule in RULES.items() if kind not in skip},
+                    f.rules, basis)
+
+
+def labelled(found: dict[str, pd.DataFrame], rules: Rules, basis: pd.DataFrame
+             ) -> pd.DataFrame:
+    """Rule outputs (kind -> rows) as one frame with each row's kind, severity and article."""
     articles = dict(zip(basis["anomaly"], basis["basis"], strict=True))
     frames = []
-    for kind, rule in RULES.items():
-        rows = rule(f)
+    for kind, rows in found.items():
         if rows.empty:
             continue
-        frames.append(rows.assign(anomaly=kind, severity=f.rules.severities.get(kind, "medium"),
+        frames.append(rows.assign(anomaly=kind, severity=rules.severities.get(kind, "medium"),
                                   rule=articles.get(kind, "")))
     if not frames:
         return pd.DataFrame(columns=["manifest_no", "version", "anomaly", "severity", "rule",

@@ -2,7 +2,7 @@
 
 Every run reads all stored manifests, lines, events and approvals and
 rewrites the three derived datasets whole (hw_manifest_state, hw_anomalies,
-hw_flows), one partition per month (of entry; for flows, of departure).
+hw_flows), partitioned by month (of entry; for flows, of departure).
 Nothing here depends on the order of earlier runs or on the wall clock, so
 re-running gives the same result.
 
@@ -19,59 +19,180 @@ Copies and versions:
 "Now" for time-based rules is, per manifest, the latest export time of the
 sources that delivered it (a stale feed does not make its manifests look
 overdue), or the `as_of` given.
+
+Memory: everything about a manifest number (its versions, copies, events,
+lines, and all but the cumulative rules) depends on that number alone, so the
+numbers are cut into buckets (by their last digits, about BUCKET_MANIFESTS
+stored versions each) and one bucket is in memory at a time. What crosses
+buckets is read narrow or gathered small: each source's latest export, the
+approvals, the inputs of the cumulative rules (anomalies.CUMULATIVE, run
+once over every bucket's rows) and the partial monthly flows (summed at the
+end). State and anomalies are written as one part per month and bucket
+(derived.bNNN.parquet); parts this refresh did not write are removed.
 """
 
 from __future__ import annotations
 
+import math
+import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.core import lake
 from pipelines.core.settings import home
 from pipelines.core.timeutil import BEIJING, BEIJING_TZ_NAME
 from pipelines.hazwaste import reference, schema
-from pipelines.hazwaste.anomalies import Facts, detect
+from pipelines.hazwaste.anomalies import CUMULATIVE, Facts, detect, labelled
 from pipelines.hazwaste.lifecycle import replay
 from pipelines.hazwaste.reference import WASTE_CODE_RE
 from pipelines.hazwaste.settings import Rules, load_rules
 
 PART = "derived"
 KEY = ["manifest_no", "version"]
+# Stored versions per bucket at most: what bounds the refresh's memory
+# (measured: about 6 MB per 1,000 versions over a 400 MB base).
+BUCKET_MANIFESTS = 100_000
+# Buckets go by the last digits of the number (the serial's): uniform over the
+# numbers of any province and year, and independent of what is stored, so a
+# bucket's part holds the same numbers from one refresh to the next.
+_SUFFIX = 3
+_COUNTS = ("anomalies", "high_anomalies")
 
 
-def refresh(as_of: datetime | None = None) -> dict:
-    """Recompute and store hw_manifest_state and hw_anomalies; returns counts."""
+@dataclass(frozen=True)
+class Bucket:
+    """Manifest numbers whose last _SUFFIX digits are `number` modulo `count`;
+    bucket 0 also takes every number that does not end in digits."""
+
+    number: int
+    count: int
+
+    def _suffixes(self) -> tuple[list[str], bool]:
+        """The suffixes to keep, or (for bucket 0) to leave out: (values, keep)."""
+        values = [f"{k:0{_SUFFIX}d}" for k in range(10**_SUFFIX)]
+        if self.number:
+            return [v for k, v in enumerate(values) if k % self.count == self.number], True
+        return [v for k, v in enumerate(values) if k % self.count], False
+
+    def expression(self) -> pc.Expression:
+        if self.count == 1:
+            return pc.scalar(True)
+        values, keep = self._suffixes()
+        suffix = pc.utf8_slice_codeunits(pc.field("manifest_no"), -_SUFFIX)
+        inside = pc.is_in(suffix, value_set=pa.array(values, pa.string()))
+        return inside if keep else ~inside
+
+    def mask(self, numbers: pd.Series) -> pd.Series:
+        if self.count == 1:
+            return pd.Series(True, index=numbers.index)
+        values, keep = self._suffixes()
+        inside = numbers.str[-_SUFFIX:].isin(values)
+        return inside if keep else ~inside
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What every bucket reads the same: rules, "now", approvals."""
+
+    rules: Rules
+    as_of: datetime | None
+    source_as_of: dict
+    approvals: pd.DataFrame
+
+
+def refresh(as_of: datetime | None = None, bucket_manifests: int = BUCKET_MANIFESTS) -> dict:
+    """Recompute and store hw_manifest_state, hw_anomalies and hw_flows; returns counts."""
     started = time.perf_counter()
-    rules = load_rules()
-    state, facts = build(rules, as_of)
-    found = detect(facts, reference.load("anomaly_rules"))
-    months = pd.concat([state[["manifest_no", "version", schema.MONTH]],
-                        facts.orphan_events[["manifest_no", "version", schema.MONTH]]])
-    found = found.merge(months.drop_duplicates(KEY), on=KEY, how="left")
-    found = found.merge(pd.concat([state[[*KEY, "as_of"]],
-                                   facts.orphan_events[[*KEY, "as_of"]]]).drop_duplicates(KEY),
-                        on=KEY, how="left")
-    found = found.sort_values([schema.MONTH, "manifest_no", "version", "anomaly"],
-                              kind="stable")
-    state = _with_anomaly_counts(state, found)
-    _replace_all(schema.STATE, state)
-    _replace_all(schema.ANOMALIES, found)
-    _replace_all(schema.FLOWS, flows(state[state["current"]], facts.lines))
-    return {"manifests": int(state["current"].sum()), "versions": len(state),
-            "anomalies": len(found), "seconds": time.perf_counter() - started}
+    shared = Shared(load_rules(), as_of, _source_as_of(), _approvals())
+    basis = reference.load("anomaly_rules")
+    buckets = _buckets(bucket_manifests)
+    gathered: dict[str, list[pd.DataFrame]] = {kind: [] for kind in CUMULATIVE}
+    flow_parts = []
+    with tempfile.TemporaryDirectory(prefix="hw-refresh-") as staging:
+        for bucket in buckets:
+            state, facts = build(shared, bucket)
+            found = _located(detect(facts, basis, skip=CUMULATIVE), state,
+                             facts.orphan_events)
+            for kind, (inputs, _) in CUMULATIVE.items():
+                gathered[kind].append(inputs(facts))
+            flow_parts.append(partial_flows(state[state["current"]], facts.lines))
+            _stage(Path(staging), bucket, state, found)
+            del state, facts, found
+        cumulative = labelled({kind: check(_concat(gathered[kind]))
+                               for kind, (_, check) in CUMULATIVE.items()},
+                              shared.rules, basis)
+        totals = _write_buckets(Path(staging), buckets, cumulative)
+    _replace_all(schema.FLOWS, total_flows(flow_parts))
+    return {**totals, "buckets": len(buckets), "seconds": time.perf_counter() - started}
 
 
-def read_dataset(dataset: str) -> pd.DataFrame:
-    """Every part file of a lake dataset, with its partition column."""
+def _located(found: pd.DataFrame, state: pd.DataFrame, orphans: pd.DataFrame
+             ) -> pd.DataFrame:
+    """Anomalies with the month and "now" of the version they name."""
+    where = pd.concat([state[[*KEY, schema.MONTH, "as_of"]],
+                       orphans[[*KEY, schema.MONTH, "as_of"]]]).drop_duplicates(KEY)
+    return found.merge(where, on=KEY, how="left")
+
+
+def _sorted(found: pd.DataFrame) -> pd.DataFrame:
+    return found.sort_values([schema.MONTH, "manifest_no", "version", "anomaly"],
+                             kind="stable")
+
+
+def _stage(directory: Path, bucket: Bucket, state: pd.DataFrame, found: pd.DataFrame
+           ) -> None:
+    """Keep a bucket on disk (compressed: the temporary directory may be in
+    memory) until the cumulative rules have run over all of them."""
+    columns = [c for c in schema.TABLES[schema.STATE] if c not in _COUNTS]
+    state[[*columns, schema.MONTH]].to_parquet(directory / f"state.{bucket.number}.parquet",
+                                               compression="zstd")
+    found.to_parquet(directory / f"found.{bucket.number}.parquet", compression="zstd")
+
+
+def _write_buckets(directory: Path, buckets: list[Bucket], cumulative: pd.DataFrame) -> dict:
+    """Each staged bucket with its cumulative findings, as parts of the lake."""
+    written: set[Path] = set()
+    totals = {"manifests": 0, "versions": 0, "anomalies": 0}
+    for bucket in buckets:
+        state = pd.read_parquet(directory / f"state.{bucket.number}.parquet")
+        mine = cumulative[bucket.mask(cumulative["manifest_no"])]
+        found = _sorted(_concat([pd.read_parquet(directory / f"found.{bucket.number}.parquet"),
+                                 _located(mine, state, state.iloc[0:0])]))
+        state = _with_anomaly_counts(state, found)
+        part = f"{PART}.b{bucket.number:03d}"
+        written |= _write_parts(schema.STATE, state, part)
+        written |= _write_parts(schema.ANOMALIES, found, part)
+        totals["manifests"] += int(state["current"].sum())
+        totals["versions"] += len(state)
+        totals["anomalies"] += len(found)
+    for dataset in (schema.STATE, schema.ANOMALIES):
+        _remove_parts_but(dataset, written)
+    return totals
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate, leaving out empty frames (their dtypes would widen the result)."""
+    rows = [f for f in frames if not f.empty]
+    return pd.concat(rows, ignore_index=True) if rows else frames[0]
+
+
+def read_dataset(dataset: str, bucket: Bucket | None = None) -> pd.DataFrame:
+    """Every part file of a lake dataset (only the bucket's numbers, if given),
+    with its partition column; rows in the order of the files."""
     column = schema.partition_column(dataset)
     stored = schema.arrow_schema(dataset)
     tables = []
-    for path in sorted(home().dataset(dataset).glob("*/*.parquet")):
+    for path in _files(dataset):
         table = pq.read_table(path, schema=stored)
+        if bucket is not None:
+            table = table.filter(bucket.expression())
         value = path.parent.name.split("=", 1)[1]
         tables.append(table.append_column(column, pa.array([value] * table.num_rows,
                                                            pa.string())))
@@ -80,16 +201,42 @@ def read_dataset(dataset: str) -> pd.DataFrame:
     return pa.concat_tables(tables).to_pandas()
 
 
-def build(rules: Rules, as_of: datetime | None = None) -> tuple[pd.DataFrame, Facts]:
-    """The state of every stored manifest version, and the facts the rules read."""
-    manifests = read_dataset(schema.MANIFESTS)
-    lines = read_dataset(schema.LINES)
-    events = read_dataset(schema.EVENTS)
+def _files(dataset: str) -> list[Path]:
+    return sorted(home().dataset(dataset).glob("*/*.parquet"))
 
-    source_as_of = pd.concat([manifests[["source", "exported_at"]],
-                              events[["source", "exported_at"]]]).groupby("source")[
-        "exported_at"].max()
-    source_as_of = dict(source_as_of.items())
+
+def _source_as_of() -> dict:
+    """Each source's latest export time, over manifests and events (read narrow)."""
+    latest: dict = {}
+    for dataset in (schema.MANIFESTS, schema.EVENTS):
+        for path in _files(dataset):
+            table = pq.read_table(path, columns=["source", "exported_at"],
+                                  schema=schema.arrow_schema(dataset))
+            maxima = table.group_by("source").aggregate([("exported_at", "max")])
+            for source, at in zip(maxima["source"].to_pylist(),
+                                  maxima["exported_at_max"].to_pylist(), strict=True):
+                if at is not None and (source not in latest or at > latest[source]):
+                    latest[source] = at
+    return {source: pd.Timestamp(at) for source, at in latest.items()}
+
+
+def _buckets(per_bucket: int) -> list[Bucket]:
+    """About `per_bucket` stored versions each; a power of two of them, so that
+    the buckets (and which part holds a number) change only when the lake doubles."""
+    rows = sum(pq.read_metadata(path).num_rows for path in _files(schema.MANIFESTS))
+    count = 1 << max(0, math.ceil(rows / per_bucket) - 1).bit_length()
+    count = min(count, 10**_SUFFIX // 2)
+    return [Bucket(number, count) for number in range(count)]
+
+
+def build(shared: Shared, bucket: Bucket | None = None) -> tuple[pd.DataFrame, Facts]:
+    """The state of every stored manifest version (of the bucket's numbers, if
+    given), and the facts the rules read."""
+    manifests = read_dataset(schema.MANIFESTS, bucket)
+    lines = read_dataset(schema.LINES, bucket)
+    events = read_dataset(schema.EVENTS, bucket)
+    rules, as_of, source_as_of = shared.rules, shared.as_of, shared.source_as_of
+
     copies = manifests.assign(_as_of=_lookup(manifests["source"], source_as_of))
     copies = copies.sort_values(["exported_at", "source"], ascending=[False, True])
     chosen = copies.drop_duplicates(KEY).copy()
@@ -111,13 +258,14 @@ def build(rules: Rules, as_of: datetime | None = None) -> tuple[pd.DataFrame, Fa
     line_rows = lines.merge(current[[*KEY, "source", "entered_at"]], on=[*KEY, "source"])
     line_rows = _classify_codes(line_rows, rules)
 
+    # A number's status events are in its bucket: the bucket's numbers suffice.
     known_numbers = set(manifests["manifest_no"])
     orphans = status[~status["manifest_no"].isin(known_numbers)].copy()
     orphans["version"] = ""
     orphans["as_of"] = _lookup(orphans["source"], source_as_of, as_of)
 
     facts = Facts(manifests=current.reset_index(drop=True), lines=line_rows,
-                  orphan_events=orphans, approvals=_approvals(),
+                  orphan_events=orphans, approvals=shared.approvals,
                   facilities=reference.load("facilities"), whitelist=reference.load("whitelist"),
                   provinces=reference.load("provinces"), rules=rules)
     return state, facts
@@ -256,7 +404,9 @@ def _with_anomaly_counts(state: pd.DataFrame, found: pd.DataFrame) -> pd.DataFra
 
 # The grain and sums of the hw_flows_monthly view, as documented there; kept
 # as a table because a year of it joins a million manifests to their lines.
-_FLOWS_SQL = """
+# Computed per bucket (unrounded sums), then added up over the buckets: the
+# buckets hold disjoint manifests, so their distinct counts add up too.
+_PARTIAL_FLOWS_SQL = """
 SELECT strftime(timezone('Asia/Shanghai', m.departed_at), '%Y-%m') AS month,
        m.origin_province_code, m.origin_province, m.dest_province_code, m.dest_province,
        m.cross_province,
@@ -264,33 +414,58 @@ SELECT strftime(timezone('Asia/Shanghai', m.departed_at), '%Y-%m') AS month,
             THEN 'HW' || right(l.waste_code, 2) END AS category,
        count(DISTINCT m.manifest_no || '/' || m.version) AS manifests,
        count(*) AS lines,
-       round(sum(l.quantity_t), 3) AS shipped_t,
-       round(sum(l.received_t), 3) AS received_t
+       sum(l.quantity_t) AS shipped_t,
+       sum(l.received_t) AS received_t
 FROM current_versions m JOIN current_lines l USING (manifest_no, version)
 WHERE m.departed_at IS NOT NULL
 GROUP BY ALL
+"""
+_TOTAL_FLOWS_SQL = """
+SELECT month, origin_province_code, origin_province, dest_province_code, dest_province,
+       cross_province, category,
+       CAST(sum(manifests) AS BIGINT) AS manifests,
+       CAST(sum(lines) AS BIGINT) AS lines,
+       round(sum(shipped_t), 3) AS shipped_t,
+       round(sum(received_t), 3) AS received_t
+FROM partial_flows
+GROUP BY ALL
+ORDER BY ALL
 """
 
 
 def flows(current: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     """Departure month x province pair x category over the current versions
     and their lines (the copy the state names)."""
+    return total_flows([partial_flows(current, lines)])
+
+
+def partial_flows(current: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """flows() of some of the manifests, with unrounded sums (see total_flows)."""
+    return _query(_PARTIAL_FLOWS_SQL, current_versions=current[[
+        *KEY, "departed_at", "origin_province_code", "origin_province",
+        "dest_province_code", "dest_province", "cross_province"]],
+        current_lines=lines[[*KEY, "waste_code", "quantity_t", "received_t"]])
+
+
+def total_flows(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The flows of disjoint sets of manifests, added up and rounded."""
+    return _query(_TOTAL_FLOWS_SQL, partial_flows=pd.concat(parts, ignore_index=True))
+
+
+def _query(sql: str, **frames: pd.DataFrame) -> pd.DataFrame:
     import duckdb
 
     con = duckdb.connect()
     try:
-        con.register("current_versions", current[[
-            *KEY, "departed_at", "origin_province_code", "origin_province",
-            "dest_province_code", "dest_province", "cross_province"]])
-        con.register("current_lines", lines[[*KEY, "waste_code", "quantity_t", "received_t"]])
-        return con.execute(_FLOWS_SQL).df()
+        for name, frame in frames.items():
+            con.register(name, frame)
+        return con.execute(sql).df()
     finally:
         con.close()
 
 
-def _replace_all(dataset: str, frame: pd.DataFrame) -> None:
-    """Write each month's partition whole; remove months that have no rows left."""
-    stored = schema.arrow_schema(dataset)
+def _typed(dataset: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with the dataset's stored types."""
     frame = frame.copy()
     for column, kind in schema.TABLES[dataset].items():
         if kind == "ts":
@@ -300,13 +475,32 @@ def _replace_all(dataset: str, frame: pd.DataFrame) -> None:
             frame[column] = frame[column].astype("int32" if kind == "i32" else "int64")
         elif kind == "bool":
             frame[column] = frame[column].astype(bool)
-    months = set(frame[schema.MONTH]) if len(frame) else set()
-    for value, rows in frame.groupby(schema.MONTH):
-        lake.replace_partition(dataset, rows.reset_index(drop=True),
-                               partition_col=schema.MONTH, value=str(value), part=PART,
-                               schema=stored)
-    for path in home().dataset(dataset).glob(f"{schema.MONTH}=*/{PART}.parquet"):
-        if path.parent.name.split("=", 1)[1] not in months:
-            lake.replace_partition(dataset, frame.iloc[0:0], partition_col=schema.MONTH,
-                                   value=path.parent.name.split("=", 1)[1], part=PART,
-                                   schema=stored)
+    return frame
+
+
+def _write_parts(dataset: str, frame: pd.DataFrame, part: str) -> set[Path]:
+    """One part file per month of the frame; returns the files written."""
+    stored = schema.arrow_schema(dataset)
+    written = set()
+    for value, rows in _typed(dataset, frame).groupby(schema.MONTH):
+        written.add(lake.replace_partition(dataset, rows.reset_index(drop=True),
+                                           partition_col=schema.MONTH, value=str(value),
+                                           part=part, schema=stored))
+    return written
+
+
+def _remove_parts_but(dataset: str, keep: set[Path]) -> None:
+    """Remove the derived parts of earlier refreshes that this one did not rewrite
+    (months with no rows left, buckets that no longer exist)."""
+    stored = schema.arrow_schema(dataset)
+    for pattern in (f"{PART}.parquet", f"{PART}.b*.parquet"):
+        for path in home().dataset(dataset).glob(f"{schema.MONTH}=*/{pattern}"):
+            if path not in keep:
+                lake.replace_partition(dataset, pd.DataFrame(), partition_col=schema.MONTH,
+                                       value=path.parent.name.split("=", 1)[1],
+                                       part=path.stem, schema=stored)
+
+
+def _replace_all(dataset: str, frame: pd.DataFrame) -> None:
+    """Write each month's partition whole; remove months that have no rows left."""
+    _remove_parts_but(dataset, _write_parts(dataset, frame, PART))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,18 @@ import pytest
 
 from pipelines.hazwaste.ingest import ingest_files
 from tests.hazwaste.builders import write
+
+DEMO_FIRST, DEMO_LAST = date(2026, 10, 1), date(2026, 10, 31)
+
+
+def ingest_demo_month(home: Path, *, refresh: bool = True) -> list:
+    """October 2026's demo exports, generated under `home` and loaded into it
+    (ENVMON_HOME must already point there)."""
+    from pipelines.hazwaste.sources.demo import generate_exports
+
+    files = generate_exports(home / "feeds", DEMO_FIRST, DEMO_LAST, seed=2026)
+    return ingest_files(files, "manifest-json", source="demo", data_docs=False,
+                        refresh=refresh)
 
 
 def lake(home: Path, dataset: str) -> pd.DataFrame:

@@ -17,22 +17,17 @@ import duckdb
 import pytest
 
 from pipelines.hazwaste.anomalies import RULES
-from tests.hazwaste.conftest import found, lake, quarantine
-
-FIRST, LAST = date(2026, 10, 1), date(2026, 10, 31)
+from tests.hazwaste.conftest import found, ingest_demo_month, lake, quarantine
 
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory):
     from pipelines.core.warehouse import build
-    from pipelines.hazwaste.ingest import ingest_files
-    from pipelines.hazwaste.sources.demo import generate_exports
 
     home = tmp_path_factory.mktemp("hazwaste_demo")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ENVMON_HOME", str(home))
-        files = generate_exports(home / "feeds", FIRST, LAST, seed=2026)
-        records = ingest_files(files, "manifest-json", source="demo", data_docs=False)
+        records = ingest_demo_month(home)
         build()
         yield home, records
 

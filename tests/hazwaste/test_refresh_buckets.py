@@ -8,30 +8,24 @@ the same row for row, up to row order.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from pipelines.hazwaste.anomalies import CUMULATIVE
-from tests.hazwaste.conftest import lake
+from tests.hazwaste.conftest import ingest_demo_month, lake
 
-FIRST, LAST = date(2026, 10, 1), date(2026, 10, 31)
 DERIVED = ("hw_manifest_state", "hw_anomalies", "hw_flows")
 ONE_BUCKET = 10**9
 
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory):
-    from pipelines.hazwaste.ingest import ingest_files
-    from pipelines.hazwaste.sources.demo import generate_exports
-
     home = tmp_path_factory.mktemp("hazwaste_buckets")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ENVMON_HOME", str(home))
-        files = generate_exports(home / "feeds", FIRST, LAST, seed=2026)
-        ingest_files(files, "manifest-json", source="demo", data_docs=False, refresh=False)
+        ingest_demo_month(home, refresh=False)
         yield home
 
 

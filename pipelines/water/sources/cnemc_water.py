@@ -39,16 +39,15 @@ import pyarrow.compute as pc
 from pipelines.core.errors import InputError
 from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
 from pipelines.core.timeutil import BEIJING
-from pipelines.water.reference import item_names, item_units, normalise_name
 from pipelines.water.sources.common import (
     NUMBER,
     feed_class,
+    item_column,
     normalise_province,
     registry_by_feed_name,
     to_frame,
     unregistered_code,
 )
-from pipelines.water.units import factor_to, split_header
 
 # Non-item columns of the release; `None` marks columns read but not carried.
 META_HEADERS: dict[str, str | None] = {
@@ -221,8 +220,6 @@ def page_info(page: Page) -> PageInfo:
 
 def header_columns(thead: list, name: str) -> list[tuple[str, str | None, float]]:
     """Per header cell: (kind, item or meta key, unit factor). kind: meta | item | skip."""
-    items = item_names()
-    units = item_units()
     out: list[tuple[str, str | None, float]] = []
     seen: set[str] = set()
     for position, cell in enumerate(thead, start=1):
@@ -232,15 +229,9 @@ def header_columns(thead: list, name: str) -> list[tuple[str, str | None, float]
             out.append(("meta", key, 1.0) if key else ("skip", None, 1.0))
             target = key or text
         else:
-            label, unit = split_header(text)
-            item = items.get(normalise_name(label))
-            if item is None:
-                raise InputError(f"header {position} {text!r} is not a column of the release "
-                                 "(not an item envmon knows)", file=name, field=text)
-            try:
-                factor = factor_to(unit, units[item])
-            except ValueError as exc:
-                raise InputError(str(exc), file=name, field=text) from None
+            item, factor = item_column(
+                text, file=name, unknown=f"header {position} {text!r} is not a column of the "
+                                         "release (not an item envmon knows)")
             out.append(("item", item, factor))
             target = item
         if target in seen:

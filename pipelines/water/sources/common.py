@@ -9,16 +9,20 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from pipelines.core.errors import InputError
 from pipelines.core.timeutil import BEIJING
 from pipelines.water.reference import (
     class_name,
     class_rank,
+    item_names,
+    item_units,
     load_sections,
+    normalise_name,
     province_names_zh,
     sections_version,
 )
 from pipelines.water.schema import ITEMS, PARSED_COLUMNS
-from pipelines.water.units import do_saturation
+from pipelines.water.units import do_saturation, factor_to, split_header
 
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _TEXT_COLUMNS = ("section_code", "section_name", "sample_kind", "feed_class", "feed_province",
@@ -44,6 +48,21 @@ def to_frame(rows: list[dict[str, object]] | pd.DataFrame) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=256)
+def item_column(text: str, *, file: str, unknown: str) -> tuple[str, float]:
+    """A header naming an item and its unit -> (envmon item, factor to envmon's unit).
+
+    `unknown` is the error message when the label names no item envmon knows.
+    """
+    label, unit = split_header(text)
+    item = item_names().get(normalise_name(label))
+    if item is None:
+        raise InputError(unknown, file=file, field=text)
+    try:
+        return item, factor_to(unit, item_units()[item])
+    except ValueError as exc:
+        raise InputError(str(exc), file=file, field=text) from None
+
+
 def normalise_province(text: str) -> str:
     """'江苏省', '江苏' -> '江苏'; '上海市' -> '上海' (the feed's spelling varies)."""
     text = text.strip()

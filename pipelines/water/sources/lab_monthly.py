@@ -33,9 +33,8 @@ from pathlib import Path
 from pipelines.core.errors import InputError
 from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
 from pipelines.core.timeutil import BEIJING
-from pipelines.water.reference import item_names, item_units, load_sections, normalise_name
-from pipelines.water.sources.common import NUMBER, to_frame
-from pipelines.water.units import factor_to, split_header
+from pipelines.water.reference import load_sections
+from pipelines.water.sources.common import NUMBER, item_column, to_frame
 
 META = {"断面编码": "code", "section_code": "code", "断面名称": "name", "section_name": "name",
         "采样日期": "date", "sample_date": "date", "采样时间": "time", "sample_time": "time"}
@@ -95,8 +94,6 @@ def month_window(name: str) -> tuple[datetime, datetime] | None:
 
 def _columns(header: list[str], name: str) -> list[tuple[str, str, float, str]]:
     """Per column: (kind meta|item, key, unit factor, header text)."""
-    items = item_names()
-    units = item_units()
     out: list[tuple[str, str, float, str]] = []
     seen: set[str] = set()
     for position, raw in enumerate(header, start=1):
@@ -104,16 +101,10 @@ def _columns(header: list[str], name: str) -> list[tuple[str, str, float, str]]:
         if text in META:
             kind, key, factor = "meta", META[text], 1.0
         else:
-            label, unit = split_header(text)
-            item = items.get(normalise_name(label))
-            if item is None:
-                raise InputError(f"column {position} {text!r} is not an item envmon knows "
-                                 "(see reference/water/items.csv)", file=name, field=text)
-            try:
-                factor = factor_to(unit, units[item])
-            except ValueError as exc:
-                raise InputError(str(exc), file=name, field=text) from None
-            kind, key = "item", item
+            key, factor = item_column(
+                text, file=name, unknown=f"column {position} {text!r} is not an item envmon "
+                                         "knows (see reference/water/items.csv)")
+            kind = "item"
         if key in seen:
             raise InputError(f"column {text!r} repeats {key!r}", file=name, field=text)
         seen.add(key)

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from pipelines.core.errors import ConfigError
+from pipelines.core.names import checked
 from pipelines.core.settings import CONFIG_DIR, home
 
 
@@ -47,6 +48,7 @@ def domain_settings(domain: str) -> dict[str, Any]:
 def source_settings(domain: str, name: str) -> dict[str, Any]:
     """One source's settings, with ${ENVMON_HOME} expanded."""
     sources = domain_settings(domain).get("sources") or {}
+    checked(name, f"{domain} source")
     if name not in sources:
         known = ", ".join(sorted(sources)) or "none"
         raise ConfigError(f"unknown {domain} source {name!r} (configured: {known})")

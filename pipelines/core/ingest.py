@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,11 +21,20 @@ import pyarrow as pa
 
 from pipelines.core import lake
 from pipelines.core.errors import InputError
+from pipelines.core.faults import fault_point
 from pipelines.core.landing import LandedFile
-from pipelines.core.ledger import RunRecord, loaded_by, new_run_id, record_run
-from pipelines.core.locks import dataset_lock
+from pipelines.core.ledger import (
+    RunRecord,
+    begin_writes,
+    loaded_by,
+    new_run_id,
+    record_run,
+    writes_began,
+)
+from pipelines.core.locks import dataset_lock, loading
 from pipelines.core.parsing import ParseResult
 from pipelines.core.quarantine import QuarantineRow, rows_from_frame, write_quarantine
+from pipelines.core.reconcile import tidy_if_alone
 
 if TYPE_CHECKING:
     from checks.runner import CheckOutcome
@@ -93,11 +102,13 @@ def run_deliveries(spec: DatasetSpec, deliveries: Iterable[Delivery], *, source:
     """
     options = options or BatchOptions()
     records: list[RunRecord] = []
-    for group in _groups(deliveries, options.group_bytes):
-        for record in _run_group(spec, group, source=source, options=options):
-            records.append(record)
-            if on_record:
-                on_record(record)
+    tidy_if_alone()
+    with loading():
+        for group in _groups(deliveries, options.group_bytes):
+            for record in _run_group(spec, group, source=source, options=options):
+                records.append(record)
+                if on_record:
+                    on_record(record)
     return records
 
 
@@ -111,7 +122,18 @@ def _stripe(spec: DatasetSpec, sha: str) -> str:
 def _groups(deliveries: Iterable[Delivery], limit: int) -> Iterator[list[Delivery]]:
     group: list[Delivery] = []
     size = 0
-    for delivery in deliveries:
+    pending = iter(deliveries)
+    while True:
+        try:
+            delivery = next(pending)
+        except StopIteration:
+            break
+        except BaseException:
+            # Landing the next file failed: the files already landed are
+            # loaded (and get their ledger rows) before the error goes on.
+            if group:
+                yield group
+            raise
         weight = sum(f.path.stat().st_size for f in delivery.landed)
         if group and size + weight > limit:
             yield group
@@ -126,13 +148,61 @@ def _groups(deliveries: Iterable[Delivery], limit: int) -> Iterator[list[Deliver
 class _Parsed:
     record: RunRecord
     result: ParseResult
+    landed: list[LandedFile]
+
+
+def failure_message(exc: BaseException) -> str:
+    """A ledger message for a delivery that could not be read."""
+    if isinstance(exc, InputError):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "cannot be read: structure nested too deeply"
+    # Not a known input problem: name the exception so it can be reported as a bug.
+    detail = " ".join(str(exc).split())[:300]
+    return f"cannot be read: internal error {type(exc).__name__}: {detail}"
+
+
+@contextmanager
+def recorded_on_failure(records: list[RunRecord]) -> Iterator[None]:
+    """Every landed delivery gets a ledger row, whatever goes wrong after landing.
+
+    A run still unrecorded when an exception escapes (a full disk, a bug, an
+    interrupt) is recorded as failed, nothing counted as loaded, and the
+    exception goes on to the caller. One that had begun writing the lake
+    says so and stays in the journal (`envmon reconcile`) until its bytes
+    are loaded again. A row that cannot be written either (the same full
+    disk) is left to the journal too.
+    """
+    try:
+        yield
+    except BaseException as exc:
+        for record in records:
+            if record.finished_at is not None:
+                continue
+            began = writes_began(record.run_id)
+            record.status = "failed"
+            record.message = (f"run stopped{' while writing the lake' if began else ''}: "
+                              f"{failure_message(exc)}"
+                              + ("; some of its rows may be in the lake: load the file again"
+                                 if began else ""))
+            record.rows_in = record.rows_loaded = record.rows_quarantined = 0
+            with suppress(Exception):
+                record_run(record, keep_journal=began)
+        raise
 
 
 def _run_group(spec: DatasetSpec, group: list[Delivery], *, source: str,
                options: BatchOptions) -> list[RunRecord]:
+    records: list[RunRecord] = []
+    with recorded_on_failure(records):
+        _load_group(spec, group, records, source=source, options=options)
+    return records
+
+
+def _load_group(spec: DatasetSpec, group: list[Delivery], records: list[RunRecord], *,
+                source: str, options: BatchOptions) -> None:
     from checks.runner import validate_many
 
-    records: list[RunRecord] = []
     parsed: list[_Parsed] = []
     taken: dict[str, str] = {}  # sha256 -> run of this group that carries those bytes
     for delivery in group:
@@ -148,14 +218,14 @@ def _run_group(spec: DatasetSpec, group: list[Delivery], *, source: str,
         try:
             with StepClock(record.timings)("parse"):
                 result = delivery.parse()
-        except InputError as exc:
-            record.status, record.message = "failed", str(exc)
+        except Exception as exc:  # noqa: BLE001 - any parser failure is this file's, not the batch's
+            record.status, record.message = "failed", failure_message(exc)
             record_run(record)
             continue
         taken[sha] = record.run_id
-        parsed.append(_Parsed(record, result))
+        parsed.append(_Parsed(record, result, delivery.landed))
     if not parsed:
-        return records
+        return
 
     clock = StepClock(*(p.record.timings for p in parsed))
     with clock("validate"):
@@ -171,7 +241,6 @@ def _run_group(spec: DatasetSpec, group: list[Delivery], *, source: str,
         for stripe in stripes:
             held.enter_context(dataset_lock(stripe))
         _store(spec, parsed, outcomes, source=source, options=options)
-    return records
 
 
 def _duplicate(record: RunRecord, earlier: str) -> None:
@@ -195,6 +264,8 @@ def _store(spec: DatasetSpec, parsed: list[_Parsed], outcomes: list[CheckOutcome
     if not fresh:
         return
     parsed, outcomes = [p for p, _ in fresh], [o for _, o in fresh]
+    for p in parsed:
+        begin_writes(p.record, [f.path for f in p.landed])
     clock = StepClock(*(p.record.timings for p in parsed))
     with clock("load"):
         stored = [spec.shape(o.good.drop(columns=list(WINDOW_COLUMNS)), source, p.record.run_id)
@@ -212,6 +283,7 @@ def _store(spec: DatasetSpec, parsed: list[_Parsed], outcomes: list[CheckOutcome
         # period must not interleave, or the later mart misses the other's rows.
         with clock("derive"), dataset_lock(f"{spec.name}.derive"):
             spec.after_load(touched)
+    fault_point("after-lake-write")
     for p in parsed:
         record_run(p.record)
 

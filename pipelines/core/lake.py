@@ -18,11 +18,16 @@ import pyarrow.parquet as pq
 
 from pipelines.core.atomic import write_atomic
 from pipelines.core.locks import dataset_lock
+from pipelines.core.names import checked, checked_component
 from pipelines.core.settings import home
 
 
 def partition_path(dataset: str, partition_col: str, value: str, part: str) -> Path:
-    return home().dataset(dataset) / f"{partition_col}={value}" / f"{part}.parquet"
+    # The value comes from the data (a day, a province) and the part from a
+    # source name: both must stay one component inside the dataset.
+    directory = f"{checked(partition_col, 'partition column')}={value}"
+    return (home().dataset(checked(dataset, "dataset")) / checked_component(directory, "partition")
+            / f"{checked_component(part, 'lake part')}.parquet")
 
 
 def read_part(path: Path, schema: pa.Schema) -> pd.DataFrame:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.core.atomic import write_bytes_atomic
+from pipelines.core.errors import InputError
+from pipelines.core.names import checked
 from pipelines.core.settings import home
 
 
@@ -33,6 +38,7 @@ def land_bytes(data: bytes, *, domain: str, source: str, name: str, meta: dict |
     re-delivery of identical bytes is recognised and a corrected one sits
     beside the original.
     """
+    checked(domain, "domain"), checked(source, "source")
     digest = hashlib.sha256(data).hexdigest()
     suffix = "".join(Path(name).suffixes)[-16:]
     target = home().landing / domain / source / f"{digest}{suffix}"
@@ -48,7 +54,36 @@ def land_bytes(data: bytes, *, domain: str, source: str, name: str, meta: dict |
     return LandedFile(path=target, sha256=digest, name=name, meta=info)
 
 
-def land_file(path: Path, *, domain: str, source: str) -> LandedFile:
-    """Copy a local file into landing."""
-    return land_bytes(path.read_bytes(), domain=domain, source=source, name=path.name,
-                      meta={"origin": str(path.resolve())})
+def land_file(path: Path, *, domain: str, source: str, follow_symlinks: bool = False
+              ) -> LandedFile:
+    """Copy a local file into landing.
+
+    A symbolic link is refused unless `follow_symlinks`: a link dropped among
+    deliveries (to /etc/passwd, say) must not be copied into landing and
+    quoted in the ledger. Refused when opened, not checked beforehand, so
+    the link cannot be swapped in between.
+    """
+    return land_bytes(read_delivery(path, follow_symlinks=follow_symlinks), domain=domain,
+                      source=source, name=path.name, meta={"origin": str(path.absolute())})
+
+
+def read_delivery(path: Path, *, follow_symlinks: bool = False) -> bytes:
+    """The bytes of a delivered file; InputError for a link, directory or missing file."""
+    flags = os.O_RDONLY | (0 if follow_symlinks else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError as exc:
+        raise InputError("no such file", file=str(path)) from exc
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError("is a symbolic link; envmon loads regular files only (pass "
+                             "--follow-symlinks to load what it points to)", file=str(path)
+                             ) from exc
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        kind = os.fstat(handle.fileno()).st_mode
+        if stat.S_ISDIR(kind):
+            raise InputError("is a directory; give the files in it", file=str(path))
+        if not stat.S_ISREG(kind):
+            raise InputError("is not a regular file", file=str(path))
+        return handle.read()

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.core.atomic import write_atomic
+from pipelines.core.names import checked
 from pipelines.core.parsing import Reject
 from pipelines.core.settings import home
 
@@ -69,7 +70,8 @@ def rows_from_frame(frame: pd.DataFrame, reasons: pd.Series, checks: pd.Series,
 
 def write_quarantine(rows: list[QuarantineRow], *, run_id: str, dataset: str, source: str,
                      file: str, sha256: str) -> Path:
-    path = home().quarantine / dataset / source / f"{sha256}.parquet"
+    path = home().quarantine / checked(dataset, "dataset") / checked(source, "source") / \
+        f"{sha256}.parquet"
     if not rows:
         path.unlink(missing_ok=True)
         return path

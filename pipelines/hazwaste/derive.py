@@ -46,6 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.core import lake
+from pipelines.core.locks import dataset_lock, loading
 from pipelines.core.settings import home
 from pipelines.core.timeutil import BEIJING, BEIJING_TZ_NAME
 from pipelines.hazwaste import reference, schema
@@ -108,7 +109,17 @@ class Shared:
 
 
 def refresh(as_of: datetime | None = None, bucket_manifests: int = BUCKET_MANIFESTS) -> dict:
-    """Recompute and store hw_manifest_state, hw_anomalies and hw_flows; returns counts."""
+    """Recompute and store hw_manifest_state, hw_anomalies and hw_flows; returns counts.
+
+    Holds the hazardous-waste lake exclusively: no load is halfway through
+    (a manifest's new version stored but not yet its events would read as a
+    broken lifecycle), and two refreshes never remove each other's parts.
+    """
+    with loading(), dataset_lock(schema.LAKE_LOCK):
+        return _refresh(as_of, bucket_manifests)
+
+
+def _refresh(as_of: datetime | None, bucket_manifests: int) -> dict:
     started = time.perf_counter()
     shared = Shared(load_rules(), as_of, _source_as_of(), _approvals())
     basis = reference.load("anomaly_rules")

@@ -26,13 +26,15 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.core import lake
-from pipelines.core.errors import InputError
-from pipelines.core.ingest import StepClock
+from pipelines.core.faults import fault_point
+from pipelines.core.ingest import StepClock, failure_message, recorded_on_failure
 from pipelines.core.landing import LandedFile, land_file
-from pipelines.core.ledger import RunRecord, loaded_by, new_run_id, record_run
+from pipelines.core.ledger import RunRecord, begin_writes, loaded_by, new_run_id, record_run
+from pipelines.core.locks import dataset_lock, loading
 from pipelines.core.parsing import Reject
 from pipelines.core.progress import Reporter
 from pipelines.core.quarantine import QuarantineRow, write_quarantine
+from pipelines.core.reconcile import tidy_if_alone
 from pipelines.core.timeutil import BEIJING_TZ_NAME
 from pipelines.hazwaste import schema
 from pipelines.hazwaste.delivery import (
@@ -72,6 +74,7 @@ def ingest_files(paths: Iterable[Path], fmt: str, *, source: str | None = None,
     recompute manifest states and anomalies once over everything stored."""
     paths = list(paths)
     records = []
+    tidy_if_alone()
     for number, path in enumerate(paths, start=1):
         landed = land_file(Path(path), domain=DOMAIN, source=source or fmt)
         records.append(ingest_landed(landed, fmt, source=source or fmt,
@@ -103,27 +106,55 @@ def ingest_landed(landed: LandedFile, fmt: str, *, source: str,
         raise ValueError(f"unknown hazwaste format {fmt!r}; known: {', '.join(FORMATS)}")
     record = RunRecord(run_id=new_run_id(), dataset=schema.LEDGER_DATASET, source=source,
                        files=[landed.name], sha256=landed.sha256, started_at=datetime.now(UTC))
-    earlier = None if force else loaded_by(schema.LEDGER_DATASET, landed.sha256)
-    if earlier:
-        record.status, record.message = "duplicate", f"already loaded by run {earlier}"
-        record_run(record)
-        return record
+    with loading(), recorded_on_failure([record]):
+        _load(landed, fmt, record, exported_at=exported_at, force=force, data_docs=data_docs)
+    return record
+
+
+def _load(landed: LandedFile, fmt: str, record: RunRecord, *, exported_at: datetime | None,
+          force: bool, data_docs: bool) -> None:
+    if _skip_duplicate(record, force):
+        return
     clock = StepClock(record.timings)
     try:
         with clock("parse"):
             delivery = FORMATS[fmt](landed.path, name=landed.name, exported_at=exported_at)
-    except InputError as exc:
-        record.status, record.message = "failed", str(exc)
+    except Exception as exc:  # noqa: BLE001 - any parser failure is this file's
+        record.status, record.message = "failed", failure_message(exc)
         record_run(record)
-        return record
-
+        return
     with clock("validate"):
         outcome = _check(delivery, record.run_id, data_docs=data_docs)
-    with clock("load"):
-        notes = _store(delivery, outcome, source=source, record=record)
-        write_quarantine(outcome.quarantine, run_id=record.run_id,
-                         dataset=schema.LEDGER_DATASET, source=source, file=landed.name,
-                         sha256=landed.sha256)
+    # Check-then-write per source: which stored versions are stale depends on
+    # what this source's other exports wrote, so two exports of one source
+    # take turns from the stale check to the ledger row. The lake is held
+    # shared, so the refresh (exclusive) never reads half a delivery.
+    fault_point("hazwaste-before-store")
+    with dataset_lock(f"{schema.LEDGER_DATASET}.source.{record.source}"), \
+            dataset_lock(schema.LAKE_LOCK, shared=True):
+        if _skip_duplicate(record, force):  # loaded meanwhile by another command
+            return
+        begin_writes(record, [landed.path])
+        with clock("load"):
+            notes = _store(delivery, outcome, source=record.source, record=record)
+            write_quarantine(outcome.quarantine, run_id=record.run_id,
+                             dataset=schema.LEDGER_DATASET, source=record.source,
+                             file=landed.name, sha256=landed.sha256)
+        _account(record, delivery, outcome, notes)
+        fault_point("after-lake-write")
+        record_run(record)
+
+
+def _skip_duplicate(record: RunRecord, force: bool) -> bool:
+    earlier = None if force else loaded_by(schema.LEDGER_DATASET, record.sha256)
+    if earlier:
+        record.status, record.message = "duplicate", f"already loaded by run {earlier}"
+        record_run(record)
+    return bool(earlier)
+
+
+def _account(record: RunRecord, delivery: Delivery, outcome: _Outcome, notes: list[str]
+             ) -> None:
     record.rows_in = delivery.rows_in
     record.rows_quarantined = len(outcome.quarantine)
     record.rows_loaded = record.rows_in - record.rows_quarantined
@@ -135,8 +166,6 @@ def ingest_landed(landed: LandedFile, fmt: str, *, source: str,
         notes.append(f"nothing in the delivery could be loaded: all {len(delivery.entries)} "
                      "manifests refused (see quarantine)")
     record.message = "; ".join(notes)
-    record_run(record)
-    return record
 
 
 # --- checks --------------------------------------------------------------------
@@ -335,6 +364,7 @@ def _store(delivery: Delivery, outcome: _Outcome, *, source: str,
     entries = [delivery.entries[i] for i in outcome.accepted]
     manifests = _manifest_rows(entries, delivery, record, provenance)
     stale = _stale_versions(manifests, source, delivery.exported_at)
+    fault_point("hazwaste-after-stale-check")
     if stale:
         notes.append(f"{len(stale)} manifests not applied: the lake holds them from a later "
                      "export of this source")

@@ -18,6 +18,7 @@ from pipelines.core.errors import ConfigError, SourceError
 from pipelines.core.landing import LandedFile, land_bytes, land_file
 from pipelines.core.ledger import RunRecord
 from pipelines.core.progress import Reporter
+from pipelines.core.reconcile import tidy_if_alone
 from pipelines.hazwaste.ingest import DOMAIN, ingest_landed, refresh_derived
 
 DAILY_NAMES = {"manifest-json": "manifests_{date:%Y%m%d}.json",
@@ -37,6 +38,7 @@ def pull(source: str, start: date, end: date, *, as_of: datetime | None = None,
         raise ConfigError(f"--end {end} is before --start {start}")
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     records: list[RunRecord] = []
+    tidy_if_alone()
     try:
         for number, day in enumerate(days, start=1):
             landed = _fetch(source, cfg, fmt, day)

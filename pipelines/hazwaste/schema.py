@@ -32,6 +32,9 @@ FLOWS = "hw_flows"
 
 # The ledger names this dataset for a whole delivery (one row per delivery).
 LEDGER_DATASET = MANIFESTS
+# Held shared by every load and exclusively by the refresh (derive.refresh),
+# which must read the stored exports whole and consistent.
+LAKE_LOCK = "hazwaste.lake"
 
 MONTH = "month"  # partition column: YYYY-MM of entered_at (Beijing)
 # Inside a month, one part file per source and day of entered_at (status

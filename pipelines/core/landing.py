@@ -80,10 +80,10 @@ def read_delivery(path: Path, *, follow_symlinks: bool = False) -> bytes:
                              "--follow-symlinks to load what it points to)", file=str(path)
                              ) from exc
         raise
+    kind = os.fstat(fd).st_mode
+    if not stat.S_ISREG(kind):
+        os.close(fd)
+        raise InputError("is a directory; give the files in it" if stat.S_ISDIR(kind)
+                         else "is not a regular file", file=str(path))
     with os.fdopen(fd, "rb") as handle:
-        kind = os.fstat(handle.fileno()).st_mode
-        if stat.S_ISDIR(kind):
-            raise InputError("is a directory; give the files in it", file=str(path))
-        if not stat.S_ISREG(kind):
-            raise InputError("is not a regular file", file=str(path))
         return handle.read()

@@ -80,8 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         one = ingest_domains.add_parser(name, help=domain.HELP)
         domain.configure_ingest(one)
         one.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-        one.add_argument("--source", help="source name recorded with the rows (default: the "
-                                          "format); a configured source's checks apply")
+        one.add_argument("--source", type=_source_name,
+                         help="source name recorded with the rows (default: the format); a "
+                              "configured source's checks apply")
+        one.add_argument("--follow-symlinks", action="store_true",
+                         help="load the file a symbolic link points to (links are refused "
+                              "otherwise)")
         _load_flags(one)
         if getattr(domain, "PARALLEL_INGEST", False):
             one.add_argument("--workers", type=int, default=1, metavar="N",
@@ -91,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         one.set_defaults(handler=_cmd_ingest, domain=domain, workers=1)
 
         one = pull_domains.add_parser(name, help=domain.HELP)
-        one.add_argument("--source", required=True,
+        one.add_argument("--source", required=True, type=_source_name,
                          help=f"source name under `{name}.sources` in config/sources.yaml")
         domain.configure_pull(one)
         _load_flags(one)
@@ -113,6 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     wh = sub.add_parser("warehouse", help="rebuild warehouse.duckdb from warehouse/*.sql")
     wh.set_defaults(handler=_cmd_warehouse)
 
+    rec = sub.add_parser(
+        "reconcile", help="after a crash: clean leftovers, list runs to load again",
+        description="Check ENVMON_HOME against the ledger when no load is running: remove "
+                    "leftover temporary files and quarantine rows no ledger row counts, and "
+                    "list interrupted runs (with their landed files) and lake rows of runs "
+                    "the ledger never recorded. Exits 3 while something needs loading again.")
+    rec.add_argument("--dry-run", action="store_true", help="report only, remove nothing")
+    rec.set_defaults(handler=_cmd_reconcile)
+
     from pipelines.alerts.cli import configure as configure_alerts
 
     configure_alerts(sub)
@@ -133,9 +146,10 @@ def _load_flags(p: argparse.ArgumentParser) -> None:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.core.progress import ConsoleReporter
 
-    missing = [p for p in args.paths if not p.is_file()]
-    if missing:
-        raise EnvmonError(f"{missing[0]}: no such file")
+    for path in args.paths:
+        _check_delivery_path(path, follow_symlinks=args.follow_symlinks)
+    if args.follow_symlinks:
+        args.paths = [p.resolve() for p in args.paths]
     if args.workers < 1:
         raise EnvmonError("--workers must be at least 1")
     if args.workers > 1 and len(args.paths) > 1:
@@ -145,6 +159,29 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         code = _exit_code(args.domain.ingest(args), incomplete_fails=False)
     _rebuild_warehouse()
     return code
+
+
+def _check_delivery_path(path: Path, *, follow_symlinks: bool) -> None:
+    """Refuse a bad argument before anything is landed (landing refuses it again)."""
+    if path.is_symlink() and not follow_symlinks:
+        raise EnvmonError(f"{path}: is a symbolic link; envmon loads regular files only "
+                          "(pass --follow-symlinks to load what it points to)")
+    if path.is_dir():
+        raise EnvmonError(f"{path}: is a directory; give the files in it")
+    if not path.exists():
+        raise EnvmonError(f"{path}: no such file")
+    if not path.is_file():
+        raise EnvmonError(f"{path}: is not a regular file")
+
+
+def _source_name(value: str) -> str:
+    """argparse type: a source name that is safe as a directory name."""
+    from pipelines.core.names import checked
+
+    try:
+        return checked(value, "source")
+    except EnvmonError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _ingest_in_workers(args: argparse.Namespace) -> int:
@@ -198,10 +235,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    from pipelines.core.warehouse import connect_read_only
+    from pipelines.core.warehouse import connect_locked, refuse_writes
 
-    con = connect_read_only()
+    # Locked: the SQL reads the views' files and nothing else (see connect_locked).
+    con = connect_locked()
     try:
+        refuse_writes(args.sql)
         relation = con.sql(args.sql)
         if relation is None:
             return 0
@@ -219,6 +258,17 @@ def _cmd_query(args: argparse.Namespace) -> int:
 def _cmd_warehouse(args: argparse.Namespace) -> int:
     print(f"warehouse rebuilt: {_rebuild_warehouse()}")
     return 0
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    from pipelines.core.reconcile import reconcile
+
+    findings = reconcile(dry_run=args.dry_run)
+    for line in findings.lines():
+        print(line)
+    print("consistent" if findings.clean else "load the runs above again, then re-run "
+          "`envmon reconcile`")
+    return 0 if findings.clean else EXIT_INCOMPLETE
 
 
 def _rebuild_warehouse() -> Path:

@@ -110,6 +110,9 @@ def evaluate(con, config: AlertsConfig, now: datetime,
 
 
 def run_rule(con, rule: Rule, now: datetime) -> list[Breach]:
+    from pipelines.core.warehouse import refuse_writes
+
+    refuse_writes(rule.sql)  # a rule only reads, whatever connection it is given
     result = con.execute(rule.sql, rule.sql_params(now))
     columns = [d[0] for d in result.description]
     unknown = [c for c in columns if c not in RULE_COLUMNS]

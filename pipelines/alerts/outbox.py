@@ -11,6 +11,12 @@ accepts it, so nothing is sent twice, except if the process dies between
 the channel accepting and the outbox recording it: then it is sent again
 with the same idempotency key (webhook) / Message-ID (email), which the
 receiver uses to drop the copy.
+
+Each attempt is recorded as it happens, outbox row first, then its event
+(`delivered` or `failed`), each write atomic, so a crash mid-channel keeps
+the history of the notices already sent. A crash between those two writes
+leaves a row whose last attempt has no event: the next delivery writes it
+(same event id, so never twice).
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ def deliver(config: AlertsConfig, now: datetime | None = None, run_id: str = "",
     summary = DeliverySummary()
     with store.store_lock():
         rows = store.read("outbox")
+        _record_lost_events(rows, now, run_id)
         by_channel: dict[str, list[dict[str, Any]]] = {}
         for row in sorted(rows, key=lambda r: (r["created_at"], r["notice_id"])):
             if row["status"] != "pending":
@@ -92,16 +99,37 @@ def deliver(config: AlertsConfig, now: datetime | None = None, run_id: str = "",
                 summary.errors.append(f"{name}: channel not configured or disabled, "
                                       f"{len(due)} notice(s) wait")
                 continue
-            events = _deliver_channel(config, channel, due, rows, now, run_id, summary,
-                                      sender_factory)
-            store.append_events(events)
+            _deliver_channel(config, channel, due, rows, now, run_id, summary, sender_factory)
     return summary
+
+
+def _record_lost_events(rows: list[dict[str, Any]], now: datetime, run_id: str) -> None:
+    """Write the event of each row's last attempt if a crash lost it; caller holds the lock.
+
+    The outbox row is written before its event, so the row is the truth:
+    `sent` means the channel accepted attempt `attempts`, pending with an
+    error means that attempt failed.
+    """
+    known = {event["event_id"] for event in store.read("alert_events")}
+    lost = []
+    for row in rows:
+        attempt = int(row["attempts"] or 0)
+        if attempt == 0 or f"{row['outbox_id']}#{attempt}" in known:
+            continue
+        if row["status"] == "sent":
+            lost.append(_event(row, row["sent_at"] or now, run_id, "delivered", attempt,
+                               "accepted; recorded by a later run (the sending run stopped "
+                               "before writing this event)"))
+        else:
+            lost.append(_event(row, row["last_attempt_at"] or now, run_id, "failed", attempt,
+                               f"{row['last_error']}; recorded by a later run"))
+    if lost:
+        store.append_events(lost)
 
 
 def _deliver_channel(config: AlertsConfig, channel, due: list[dict[str, Any]],
                      rows: list[dict[str, Any]], now: datetime, run_id: str,
-                     summary: DeliverySummary, sender_factory) -> list[dict[str, Any]]:
-    events = []
+                     summary: DeliverySummary, sender_factory) -> None:
     sender: Sender = sender_factory(channel, config)
     try:
         for position, row in enumerate(due):
@@ -112,33 +140,36 @@ def _deliver_channel(config: AlertsConfig, channel, due: list[dict[str, Any]],
             except DeliveryError as exc:
                 wait = config.delivery.backoff(attempt)
                 row.update(last_error=str(exc), next_attempt_at=now + timedelta(seconds=wait))
-                events.append(_event(row, now, run_id, "failed", attempt,
-                                     f"{exc}; next try in {wait:.0f}s"))
                 summary.failed += 1
                 log.warning("alert notice %s to %s failed (attempt %d): %s", row["notice_id"],
                             channel.name, attempt, exc)
+                rest = due[position + 1:] if exc.channel_down else []
+                # A channel that is down is not tried again in this run; the
+                # rest wait as long as this one, so that when it is back they
+                # go out in order (raised before resolved).
+                for later in rest:
+                    later["next_attempt_at"] = row["next_attempt_at"]
+                _record(rows, _event(row, now, run_id, "failed", attempt,
+                                     f"{exc}; next try in {wait:.0f}s"))
                 if exc.channel_down:
-                    # The rest wait as long as this one, so that when the
-                    # channel is back they go out in order (raised before resolved).
-                    rest = due[position + 1:]
-                    for later in rest:
-                        later["next_attempt_at"] = row["next_attempt_at"]
-                    store.write("outbox", rows)
-                    rest = len(rest)
-                    summary.deferred += rest
-                    summary.errors.append(f"{channel.name}: {exc}; {rest} more deferred")
+                    summary.deferred += len(rest)
+                    summary.errors.append(f"{channel.name}: {exc}; {len(rest)} more deferred")
                     break
-                store.write("outbox", rows)
                 summary.errors.append(f"{channel.name}: {exc}")
                 continue
             row.update(status="sent", sent_at=now, last_error=None, next_attempt_at=None)
-            # Recorded at once, so a crash later in the run cannot resend it.
-            store.write("outbox", rows)
-            events.append(_event(row, now, run_id, "delivered", attempt, answer))
+            # Recorded at once, so a crash later in the run can neither
+            # resend it nor lose its history.
+            _record(rows, _event(row, now, run_id, "delivered", attempt, answer))
             summary.sent += 1
     finally:
         sender.close()
-    return events
+
+
+def _record(rows: list[dict[str, Any]], event: dict[str, Any]) -> None:
+    """One attempt, durably: the outbox (the truth about what was sent), then its event."""
+    store.write("outbox", rows)
+    store.append_events([event])
 
 
 def _event(row: dict[str, Any], at: datetime, run_id: str, event: str, attempt: int,

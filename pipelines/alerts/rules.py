@@ -179,9 +179,8 @@ def _channel(name: str, spec: Any, source: str) -> Channel:
                               f"variable instead ({key}_env)")
     if spec["type"] == "email":
         _only(settings, {"host", "port", "security", "username", "password_env",
-                         "airflow_conn_id", "from", "to"}, where)
-        if settings.get("security", "starttls") not in EMAIL_SECURITY:
-            raise ConfigError(f"{where}: security must be one of {', '.join(EMAIL_SECURITY)}")
+                         "airflow_conn_id", "from", "to", "ca_file"}, where)
+        _email_security(settings, where)
         if not settings.get("from") or not settings.get("to"):
             raise ConfigError(f"{where}: from and to are required")
         if not settings.get("host") and not settings.get("airflow_conn_id"):
@@ -192,6 +191,21 @@ def _channel(name: str, spec: Any, source: str) -> Channel:
             raise ConfigError(f"{where}: url and secret_env are required (webhooks are signed)")
     return Channel(name=name, type=spec["type"], enabled=bool(spec.get("enabled", True)),
                    settings=settings)
+
+
+def _email_security(settings: dict[str, Any], where: str) -> None:
+    security = settings.get("security", "starttls")
+    if security not in EMAIL_SECURITY:
+        raise ConfigError(f"{where}: security must be one of {', '.join(EMAIL_SECURITY)}")
+    if security != "none":
+        return
+    # SMTP AUTH over a plain connection sends the password readable by anyone
+    # on the path. (A login from an Airflow connection is checked by the sender.)
+    if settings.get("username"):
+        raise ConfigError(f"{where}: security: none with username would send the SMTP "
+                          "password in clear; use security: starttls or ssl")
+    if settings.get("ca_file"):
+        raise ConfigError(f"{where}: ca_file is used only with security: starttls or ssl")
 
 
 def _delivery(spec: dict[str, Any], source: str) -> Delivery:

@@ -63,12 +63,14 @@ def run(*, now: datetime | None = None, config: AlertsConfig | None = None,
     wall clock.
     """
     from pipelines.core.ledger import new_run_id
-    from pipelines.core.warehouse import connect_read_only
+    from pipelines.core.warehouse import connect_locked
 
     config = config or load_config()
     now = now or datetime.now(UTC)
     run_id = new_run_id()
-    con = connect_read_only(warehouse)
+    # Rule SQL is configuration anyone with the file can change: it reads the
+    # views and no other file (pipelines/core/warehouse.py).
+    con = connect_locked(warehouse)
     try:
         outcomes = evaluate(con, config, now, only)
     finally:

@@ -136,3 +136,71 @@ def connect_read_only(path: Path | None = None):  # -> duckdb.DuckDBPyConnection
 
         raise EnvmonError(f"{path}: no warehouse yet; run `envmon demo` or an ingest first")
     return duckdb.connect(str(path), read_only=True)
+
+
+# Statement kinds SQL written by people may run on a locked connection.
+# SET is one because the locked configuration already decides which settings
+# may change (TimeZone only). Everything else is refused, COPY and EXPORT in
+# particular: DuckDB would let them write inside the directories the views read.
+READING_STATEMENTS = ("SELECT", "SET")
+# Settings a locked connection may still change: docs/warehouse.md tells
+# analysts to SET TimeZone to read `ts` in Beijing time.
+_CHANGEABLE_SETTINGS = ("TimeZone",)
+
+
+def connect_locked(path: Path | None = None):  # -> duckdb.DuckDBPyConnection
+    """A read-only connection for SQL people write (`envmon query`, alert rules).
+
+    It reads the files the warehouse views read and no other: DuckDB's
+    external access is off, with the views' directories as the only
+    exceptions, and the configuration is locked so SQL cannot turn it back
+    on. Pair it with `refuse_writes(sql)`.
+    """
+    con = connect_read_only(path)
+    try:
+        con.execute(f"SET allowed_directories = [{_sql_list(_view_directories())}]")
+        con.execute(f"SET allowed_configs = [{_sql_list(_CHANGEABLE_SETTINGS)}]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def refuse_writes(sql: str) -> None:
+    """Raise EnvmonError unless every statement in `sql` is a SELECT or a SET."""
+    import duckdb
+
+    from pipelines.core.errors import EnvmonError
+
+    for statement in duckdb.extract_statements(sql):
+        kind = statement.type.name
+        if kind not in READING_STATEMENTS:
+            raise EnvmonError(f"{kind} statement refused: the warehouse is read-only here "
+                              f"({' and '.join(READING_STATEMENTS)} only)")
+
+
+def _view_directories() -> list[str]:
+    """Every directory the views read (render() and warehouse/*.sql), as DuckDB prefixes."""
+    from pipelines.core.reference import reference_dir
+    from pipelines.core.settings import REFERENCE_DIR
+
+    h = home()
+    directories = [
+        h.lake, h.ledger / "runs", h.quarantine,
+        h.root / "lake_schemas",  # the empty typed files of _reader()
+        h.root / "alerts",  # warehouse/80_alerts.sql
+        h.root / "reporting" / "commitment_status",  # warehouse/70_commitments.sql
+        # Outside ENVMON_HOME: the reference CSVs (provinces, cities, stations,
+        # sections) ship with the code, and ENVMON_REFERENCE_DIR may replace
+        # some of them (reference_path()).
+        REFERENCE_DIR, reference_dir(),
+    ]
+    # allowed_directories are prefixes: the trailing separator keeps lake/
+    # from also allowing lake_schemas/ or a sibling named lake2/.
+    return [os.path.join(str(d), "") for d in directories]
+
+
+def _sql_list(items: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(_quote(str(item)) for item in items)

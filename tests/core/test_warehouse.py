@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipelines.air.ingest import ingest_files
-from pipelines.core.warehouse import build
+from pipelines.core.warehouse import build, connect_locked
 from tests.support.feeds import write_china_sites
 
 VIEWS = {"provinces", "cities", "air_stations", "air_hourly", "air_daily_station",
@@ -90,3 +92,102 @@ def test_analyst_reads_while_loads_and_rebuilds_run(envmon_home: Path, tmp_path:
     # would be a partition seen half-written.
     whole = {72 * i + extra for i in range(7) for extra in (0, 3)}
     assert set(report["counts"]) <= whole, report["counts"]
+
+
+# ------------------------------------------ the locked connection (envmon query, alert rules)
+
+
+def home_with_every_kind_of_file(envmon_home: Path, tmp_path: Path) -> Path:
+    """Lake, ledger, quarantine (one negative PM2.5 cell) and the alert store, then a build."""
+    from pipelines.alerts.store import ensure_store
+
+    feed = write_china_sites(tmp_path / "in", "20261001", ["9001A", "9002A"],
+                             override={(5, "PM2.5", "9001A"): "-3"})
+    [record] = ingest_files([feed], "china-sites", data_docs=False)
+    assert record.status == "ok" and record.rows_quarantined == 1, record
+    ensure_store()
+    return build()
+
+
+def test_locked_connection_answers_every_view(envmon_home: Path, tmp_path: Path) -> None:
+    home_with_every_kind_of_file(envmon_home, tmp_path)
+    con = connect_locked()
+    try:
+        views = [r[0] for r in con.execute("SELECT view_name FROM duckdb_views() "
+                                           "WHERE NOT internal ORDER BY 1").fetchall()]
+        assert VIEWS <= set(views) and {"alerts", "alert_outbox", "hw_manifests"} <= set(views)
+        for view in views:  # every view reads its files through the lock
+            con.execute(f'SELECT count(*) FROM "{view}"').fetchall()
+        counts = {v: con.execute(f"SELECT count(*) FROM {v}").fetchall()[0][0]
+                  for v in ("air_hourly", "ingest_runs", "quarantine", "cities")}
+        assert counts == {"air_hourly": 48, "ingest_runs": 1, "quarantine": 1, "cities": 41}
+        # The one setting analysts are told to change (docs/warehouse.md) still changes.
+        con.execute("SET TimeZone = 'Asia/Shanghai'")
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_csv('{outside}')",
+    "SELECT * FROM read_text('/etc/passwd')",
+    "SELECT * FROM read_csv('{landed}')",  # under ENVMON_HOME, but no view reads landing/
+    "SELECT * FROM read_csv('{home}/lake/../../outside.csv')",
+    "SELECT * FROM glob('{home}/*')",
+    "COPY (SELECT 1 AS a) TO '{tmp}/copied.csv'",
+    "ATTACH '{tmp}/other.duckdb'",
+    "SET enable_external_access = true",
+    "SET allowed_directories = ['/']",
+    "SET lock_configuration = false",
+])
+def test_locked_connection_refuses_files_outside_the_views(envmon_home: Path, tmp_path: Path,
+                                                           sql: str) -> None:
+    build()
+    outside = tmp_path / "outside.csv"
+    outside.write_text("secret\n42\n", encoding="utf-8")
+    landed = write_china_sites(envmon_home / "landing" / "manual", "20261001", ["9001A"])
+    con = connect_locked()
+    try:
+        with pytest.raises(duckdb.Error, match="Permission Error|configuration has been locked"):
+            con.execute(sql.format(outside=outside, landed=landed, home=envmon_home,
+                                   tmp=tmp_path)).fetchall()
+    finally:
+        con.close()
+    assert not (tmp_path / "copied.csv").exists() and not (tmp_path / "other.duckdb").exists()
+
+
+def envmon_query(sql: str, home: Path) -> subprocess.CompletedProcess:
+    command = str(Path(sys.executable).parent / "envmon")
+    return subprocess.run([command, "query", "--csv", sql], capture_output=True, text=True,
+                          env={**os.environ, "ENVMON_HOME": str(home)}, timeout=300)
+
+
+def test_query_command_reads_the_views_and_nothing_else(envmon_home: Path,
+                                                        tmp_path: Path) -> None:
+    home_with_every_kind_of_file(envmon_home, tmp_path)
+    outside = tmp_path / "outside.csv"
+    outside.write_text("secret\n42\n", encoding="utf-8")
+    lake_file = envmon_home / "lake" / "air_hourly" / "copied.parquet"
+    # COPY and EXPORT are refused by kind before they run (the connection
+    # itself refuses them outside the views' directories, tested above).
+    refused = {
+        f"COPY (SELECT 1 AS a) TO '{tmp_path}/copied.csv'": "COPY statement refused",
+        # Inside a directory the views read: DuckDB would allow it, envmon does not.
+        f"COPY (SELECT 1 AS a) TO '{lake_file}'": "COPY statement refused",
+        f"EXPORT DATABASE '{envmon_home}/lake/exported'": "EXPORT statement refused",
+        f"SELECT * FROM read_csv('{outside}')": "Permission Error",
+        "SET enable_external_access = true; SELECT 1": "configuration has been locked",
+        "CREATE TABLE x (a INT)": "read-only",
+    }
+    for sql, message in refused.items():
+        out = envmon_query(sql, envmon_home)
+        assert out.returncode == 1, (sql, out.stdout)
+        assert "query failed: " in out.stderr and message in out.stderr, (sql, out.stderr)
+        assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+    assert not (tmp_path / "copied.csv").exists() and not lake_file.exists()
+    assert not (envmon_home / "lake" / "exported").exists()
+
+    views = envmon_query("SET TimeZone = 'Asia/Shanghai'; SELECT (SELECT count(*) FROM "
+                         "air_hourly) AS hours, (SELECT count(*) FROM ingest_runs) AS runs, "
+                         "(SELECT count(*) FROM alert_outbox) AS outbox", envmon_home)
+    assert views.returncode == 0, views.stderr
+    assert views.stdout.splitlines() == ["hours,runs,outbox", "48,1,0"]

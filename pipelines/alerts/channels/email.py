@@ -1,11 +1,16 @@
 """Email over SMTP: one message per notice, Message-ID derived from the notice id.
 
 Connection settings come from the channel (host, port, security, username,
-from, to); the password from the environment variable named by
+from, to, ca_file); the password from the environment variable named by
 `password_env`, or from the Airflow connection named by `airflow_conn_id`
 (host, port, login and password; the channel's own settings win). Airflow
 resolves connections from its secrets backends, including AIRFLOW_CONN_<ID>
 variables, so the CLI and the scheduler find the same one.
+
+TLS (`security: starttls` or `ssl`) always verifies the server's certificate
+and host name, against the system's CAs or the PEM bundle `ca_file` (a
+private CA, or a self-signed server). A login over `security: none` is
+refused before connecting: it would send the password in clear.
 
 The Message-ID is the same on every attempt of a notice, so a mail client
 or archive that sees a copy (sent again after a crash) can drop it.
@@ -50,23 +55,41 @@ class EmailSender:
             user, password = user or conn.login, password or conn.password
         if not host:
             raise DeliveryError(f"channel {self.channel.name}: no SMTP host", channel_down=True)
+        if user and security == "none":
+            # The login can come from the Airflow connection, which the
+            # configuration check cannot see.
+            raise DeliveryError(f"channel {self.channel.name}: security: none with login "
+                                f"{user!r} would send the SMTP password in clear; set "
+                                "security: starttls or ssl", channel_down=True)
         if user and not password:
             raise DeliveryError(f"channel {self.channel.name}: SMTP user {user!r} but no "
                                 f"password (environment variable "
                                 f"{self.channel.get('password_env')} not set)", channel_down=True)
         return host, int(port or DEFAULT_PORTS[security]), user, password
 
+    def _tls_context(self) -> ssl.SSLContext:
+        """Verifies the certificate chain and the host name (the default context does both)."""
+        ca_file = self.channel.get("ca_file")
+        try:
+            return ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise DeliveryError(f"channel {self.channel.name}: ca_file {ca_file}: {exc}",
+                                channel_down=True) from exc
+
     def _connect(self) -> smtplib.SMTP:
         host, port, user, password = self._settings()
         security = self.channel.get("security", "starttls")
+        context = None if security == "none" else self._tls_context()
         try:
             if security == "ssl":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=self.timeout,
-                                                      context=ssl.create_default_context())
+                                                      context=context)
             else:
                 smtp = smtplib.SMTP(host, port, timeout=self.timeout)
                 if security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+                    # Raises if the server does not offer STARTTLS: no
+                    # fallback to a plain connection.
+                    smtp.starttls(context=context)
             if user:
                 smtp.login(user, password or "")
         except (OSError, smtplib.SMTPException) as exc:

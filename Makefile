@@ -23,8 +23,10 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 demo: install
 	$(VENV)/bin/envmon demo
 
+# -rfEs: the failures, errors and the reason of every skip, listed at the end
+# (a skip hides a test that proved nothing; under CI it fails, tests/conftest.py).
 test: install lint
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -rfEs
 
 lint: install
 	$(VENV)/bin/ruff check .

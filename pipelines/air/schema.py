@@ -11,6 +11,11 @@ day (00:00-24:00) requires.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy only when called: DAG files import this module
+    import numpy as np
+
 HOURLY_DATASET = "air_hourly"
 
 # Hourly (1-hour average) pollutant columns, in canonical order.
@@ -30,6 +35,23 @@ PARSED_COLUMNS: tuple[str, ...] = (
     "feed_aqi",
     "source_line",
 )
+
+# HJ 633-2012: IAQI and AQI run from 0 to 500, the top of its tables. A stated
+# AQI off that scale (600, or 1e309, which reads as infinity) is no AQI at
+# all: the parsers quarantine that cell and keep the hour's measurements.
+FEED_AQI_MAX = 500.0
+FEED_AQI_OFF_SCALE = f"feed AQI off the HJ 633-2012 scale (0-{FEED_AQI_MAX:g})"
+
+
+def feed_aqi_off_scale(values: np.ndarray | float) -> np.ndarray | np.bool_:
+    """Which stated AQIs lie off the 0-500 scale; NaN (missing) does not.
+
+    One rule for the array of a wide file and the single cell of a long one.
+    """
+    import numpy as np
+
+    return np.isinf(values) | (values < 0) | (values > FEED_AQI_MAX)
+
 
 HOURLY_COLUMNS: tuple[str, ...] = (
     "station_code",

@@ -104,9 +104,42 @@ def test_bad_lines_and_cells_become_rejects_with_line_and_field(tmp_path: Path) 
 
 
 def test_gb18030_file_is_read(tmp_path: Path) -> None:
-    path = tmp_path / "china_sites_20261001.csv"
-    path.write_bytes(china_sites_text("20261001", ["1001A"], hours=[1]).encode("gb18030"))
-    assert len(parse_china_sites(path).frame) == 1
+    # A china_cities file has one column per city, named in Chinese: encoded in
+    # GB18030 these bytes are not UTF-8, so a UTF-8-only decoder fails here.
+    path = tmp_path / "china_cities_20261001.csv"
+    data = china_sites_text("20261001", ["上海", "太原"], hours=[1],
+                            override={(1, "PM2.5", "太原"): "51"}).encode("gb18030")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    path.write_bytes(data)
+    result = parse_china_sites(path)
+    assert result.rejects == []
+    pm25 = result.frame.set_index("station_code")["pm25"]
+    assert pm25.to_dict() == {"上海": 40.0, "太原": 51.0}
+
+
+@pytest.mark.parametrize("aqi", ["501", "600", "1e309", "inf", "1e400"])
+def test_feed_aqi_off_the_hj633_scale_is_refused_alone(tmp_path: Path, aqi: str) -> None:
+    # HJ 633-2012 tops out at 500; 1e309 and "inf" read as infinity.
+    path = write_china_sites(tmp_path, "20261001", ["1001A", "1002A"], hours=[1],
+                             override={(1, "AQI", "1001A"): aqi, (1, "AQI", "1002A"): "500"})
+    result = parse_china_sites(path)
+    assert [(r.field, r.value, r.line) for r in result.rejects] == [("1001A", aqi, 2)]
+    assert result.rejects[0].reason.startswith(
+        ("feed AQI off the HJ 633-2012 scale (0-500)", "not a finite number"))
+    frame = result.frame.set_index("station_code")
+    assert pd.isna(frame.loc["1001A", "feed_aqi"]) and frame.loc["1001A", "pm25"] == 40
+    assert frame.loc["1002A", "feed_aqi"] == 500
+
+
+def test_infinite_concentration_is_a_bad_cell(tmp_path: Path) -> None:
+    path = write_china_sites(tmp_path, "20261001", ["1001A"], hours=[1],
+                             override={(1, "PM10", "1001A"): "1e309"})
+    result = parse_china_sites(path)
+    assert [(r.field, r.value) for r in result.rejects] == [("1001A", "1e309")]
+    assert result.rejects[0].reason.startswith("not a finite number '1e309' for PM10")
+    row = result.frame.iloc[0]
+    assert pd.isna(row["pm10"]) and row["pm25"] == 40
 
 
 def test_name_gives_window_for_landed_copy(tmp_path: Path) -> None:

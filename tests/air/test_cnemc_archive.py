@@ -138,6 +138,50 @@ def test_several_bad_cells_make_one_reject(tmp_path: Path) -> None:
     assert len(result.frame) == 3
 
 
+@pytest.mark.parametrize("aqi, reason", [
+    ("501", "feed AQI off the HJ 633-2012 scale (0-500) in aqi"),
+    ("1e309", "not a finite number in aqi"),  # reads as infinity
+    ("1e400", "not a finite number in aqi"),
+    ("维护", "not a number in aqi"),
+])
+def test_unusable_feed_aqi_is_refused_alone(tmp_path: Path, aqi: str, reason: str) -> None:
+    # The feed's AQI is a cross-check, never used: it must not cost the hour's PM2.5.
+    target = tmp_path / "aqi.csv"
+    lines = GOOD.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace(",—,48,", f",—,{aqi},")
+    lines[2] = lines[2].replace(",PM10,62,", ",PM10,500,")  # the top of the scale is fine
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = parse_cnemc_archive(target)
+    assert [(r.line, r.field, r.value, r.reason) for r in result.rejects] == [
+        (2, "aqi", aqi, reason)]
+    assert result.rejects[0].raw == lines[1]
+    frame = result.frame.set_index("source_line")
+    assert len(frame) == 4
+    assert math.isnan(frame.loc[2, "feed_aqi"]) and frame.loc[2, "pm25"] == 28.0
+    assert frame.loc[3, "feed_aqi"] == 500.0
+
+
+def test_infinite_concentration_refuses_the_row(tmp_path: Path) -> None:
+    target = tmp_path / "inf.csv"
+    lines = GOOD.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace(",28,31,", ",1e309,31,")
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = parse_cnemc_archive(target)
+    assert [(r.line, r.field, r.reason) for r in result.rejects] == [
+        (2, "pm2_5", "not a finite number in pm2_5")]
+    assert list(result.frame["source_line"]) == [3, 4, 5]
+
+
+def test_column_twice_names_the_file(tmp_path: Path) -> None:
+    target = tmp_path / "cnemc_20261001.csv"
+    lines = GOOD.read_text(encoding="utf-8").splitlines()
+    target.write_text("\n".join([lines[0] + ",AQI", *lines[1:]]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        parse_cnemc_archive(target)
+    assert str(caught.value) == ("cnemc_20261001.csv, field 'aqi': column 'aqi' appears twice "
+                                 "in the header")
+
+
 def test_duplicate_station_hour_is_rejected(tmp_path: Path) -> None:
     target = tmp_path / "dup.csv"
     lines = GOOD.read_text(encoding="utf-8").splitlines()

@@ -154,7 +154,21 @@ def test_unreadable_page_stops_paging_and_is_kept(fixture_server: FixtureServer)
     pages = fetch_pages(2001, START, END, base_url=fixture_server.base_url, api_key=KEY,
                         limit=1)
     assert len(pages) == 1
-    with pytest.raises(InputError, match="malformed JSON"):
+    with pytest.raises(InputError, match="not valid JSON"):
+        parse_pages([(pages[0].body, pages[0].metadata())], SENSORS)
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 10_000 + b"]" * 10_000,  # a RecursionError traceback in the pull before
+    b'{"results": [], "results": []}',
+], ids=["deep", "duplicate-key"])
+def test_page_the_strict_reader_refuses_stops_paging_and_is_kept(
+        fixture_server: FixtureServer, body: bytes) -> None:
+    fixture_server.add(HOURS_PATH, Scripted(200, {"Content-Type": "application/json"}, body))
+    pages = fetch_pages(2001, START, END, base_url=fixture_server.base_url, api_key=KEY,
+                        limit=1)
+    assert [p.body for p in pages] == [body]
+    with pytest.raises(InputError, match="sensor 2001 page 1"):
         parse_pages([(pages[0].body, pages[0].metadata())], SENSORS)
 
 
@@ -264,8 +278,31 @@ def test_same_hour_twice_keeps_the_first() -> None:
 
 
 def test_malformed_json_is_an_input_error() -> None:
-    with pytest.raises(InputError, match=r"sensor 2001 page 1.*malformed JSON"):
+    with pytest.raises(InputError, match=r"sensor 2001 page 1.*not valid JSON"):
         parse_pages([page("pm25_truncated.json", 2001)], SENSORS)
+
+
+def test_deeply_nested_page_is_an_input_error() -> None:
+    # 10,000 levels inside a real result: a RecursionError traceback before.
+    body = fixture("pm25_page1.json").replace(b'"value": 12.0', b'"value": ' + b"[" * 10_000
+                                              + b"]" * 10_000, 1)
+    with pytest.raises(InputError) as caught:
+        parse_pages([(body, {"sensor_id": 2001, "params": {"page": "1"}})], SENSORS)
+    assert str(caught.value) == ("OpenAQ sensor 2001 page 1: JSON nested deeper than 100 "
+                                 "levels")
+
+
+def test_duplicate_key_in_a_page_is_an_input_error() -> None:
+    # Read leniently, the second "results" (empty) silently replaced the hours.
+    text = fixture("pm25_page1.json").decode()
+    body = (text.rstrip().removesuffix("}") + ', "results": []}').encode()
+    with pytest.raises(InputError, match=r"sensor 2001 page 1, row 1: duplicate key 'results'"):
+        parse_pages([(body, {"sensor_id": 2001, "params": {"page": "1"}})], SENSORS)
+    # a key repeated inside one result is refused too
+    body = fixture("pm25_page1.json").replace(b'"value": 12.0', b'"value": 12.0, "value": 9.0',
+                                              1)
+    with pytest.raises(InputError, match="duplicate key 'value'"):
+        parse_pages([(body, {"sensor_id": 2001, "params": {"page": "1"}})], SENSORS)
 
 
 def test_missing_results_is_an_input_error() -> None:

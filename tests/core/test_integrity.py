@@ -199,20 +199,19 @@ def test_any_parser_failure_gets_a_failed_ledger_row(error: Exception, envmon_ho
                                     or "bad header" in message)
 
 
-def test_an_error_after_parsing_still_leaves_a_ledger_row(envmon_home: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch
+def test_an_error_after_parsing_still_leaves_a_ledger_row(envmon_home: Path, tmp_path: Path
                                                           ) -> None:
     def full_disk(*_args, **_kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(lake, "upsert_partitions", full_disk)
     path = write_china_sites(tmp_path / "in", "20261001", STATIONS)
-    with pytest.raises(OSError, match="No space left"):
-        ingest_files([path], "china-sites", data_docs=False)
+    with pytest.MonkeyPatch.context() as disk:  # its own: undoing must keep ENVMON_HOME
+        disk.setattr(lake, "upsert_partitions", full_disk)
+        with pytest.raises(OSError, match="No space left"):
+            ingest_files([path], "china-sites", data_docs=False)
     [row] = ledger(envmon_home).to_dict(orient="records")
     assert row["status"] == "failed" and row["rows_loaded"] == 0
     assert "while writing the lake" in row["message"] and "load the file again" in row["message"]
-    monkeypatch.undo()
     # Not marked as loaded: the same bytes load on the next try.
     [again] = ingest_files([path], "china-sites", data_docs=False)
     assert again.status == "ok" and again.rows_loaded == 48

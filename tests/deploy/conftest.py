@@ -10,4 +10,4 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "distributed: starts PostgreSQL, Redis and Airflow's api-server, scheduler, "
         "dag-processor and Celery worker as real processes (installs the Debian packages "
-        "if missing; skipped only where they cannot be installed)")
+        "if missing; skipped only where they cannot be installed, a failure under CI)")

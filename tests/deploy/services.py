@@ -29,7 +29,8 @@ APT_TIMEOUT = 1200  # seconds; a cold `apt-get update` + install on a slow mirro
 
 
 class Unavailable(Exception):
-    """The Debian packages cannot be installed here: the test is skipped with this reason."""
+    """The Debian packages cannot be installed here: the test is skipped with this reason
+    (a failure under CI, tests/conftest.py)."""
 
 
 def free_port() -> int:

@@ -11,8 +11,9 @@ the warehouse must show the loaded demo day. The health checks of
 docker-compose.yml are run against the live processes too.
 
 Skipped only when postgresql / redis-server are missing and cannot be
-installed with apt-get (not root, no network); everything started is stopped
-in the fixture's teardown.
+installed with apt-get (not root, no network), and under CI that skip is a
+failure (tests/conftest.py); everything started is stopped in the fixture's
+teardown.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The report in headless Chromium (Debian's package): every chart drew, no script failed.
 
 scripts/ensure_chromium.sh installs `chromium` (and a CJK font) with apt-get
-when it is missing; the test is skipped, saying why, only when that fails.
+when it is missing; the test is skipped, saying why, only when that fails
+(under CI that skip is a failure, tests/conftest.py).
 """
 
 from __future__ import annotations

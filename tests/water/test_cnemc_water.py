@@ -14,6 +14,7 @@ from pipelines.core.timeutil import BEIJING
 from pipelines.water.sources.cnemc_water import (
     Page,
     cell_value,
+    page_info,
     parse_pages,
     reading_time,
     section_cell,
@@ -130,6 +131,51 @@ def test_unreadable_pages_are_one_line_errors(name: str, message: str) -> None:
     with pytest.raises(InputError, match=message) as info:
         parse(name)
     assert name in str(info.value) and "\n" not in str(info.value)
+
+
+def test_gb18030_page_is_read() -> None:
+    # Section, city and river names are Chinese: in GB18030 these bytes are not
+    # UTF-8, so a UTF-8-only decoder fails here.
+    data = (FIXTURES / "realtime_p1.json").read_text(encoding="utf-8").encode("gb18030")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    result = parse_pages([Page(data, "gbk.json")], fetched_at=OCT14, tolerance=DAY,
+                         max_age=31 * DAY)
+    assert result.rejects == []
+    taipu = result.frame.set_index("section_code").loc["YW001"]
+    assert (taipu["section_name"], taipu["feed_city"], taipu["feed_river"]) == (
+        "太浦河苏沪交界", "苏州市", "太浦河")
+    assert taipu["tp"] == 0.082
+
+
+# Both readers of a page: the parser, and the pull's count of rows and pages.
+PAGE_READERS = {
+    "parse_pages": lambda page: parse_pages([page], fetched_at=OCT14, tolerance=DAY,
+                                            max_age=DAY),
+    "page_info": page_info,
+}
+
+
+@pytest.mark.parametrize("read", PAGE_READERS.values(), ids=PAGE_READERS)
+def test_deeply_nested_page_is_an_input_error(read) -> None:
+    # 10,000 levels in place of a cell: a RecursionError traceback before.
+    text = (FIXTURES / "realtime_p1.json").read_text(encoding="utf-8")
+    deep = "[" * 10_000 + "]" * 10_000
+    with pytest.raises(InputError) as caught:
+        read(Page(text.replace('"--"', deep, 1).encode(), "deep.json"))
+    assert str(caught.value) == "deep.json: JSON nested deeper than 100 levels"
+
+
+@pytest.mark.parametrize("read", PAGE_READERS.values(), ids=PAGE_READERS)
+def test_duplicate_key_in_a_page_is_an_input_error(read) -> None:
+    # Read leniently, the last "tbody" (one section) silently replaced the page's.
+    text = (FIXTURES / "realtime_p1.json").read_text(encoding="utf-8")
+    short = ',"tbody":[["江苏省","太湖流域","太浦河苏沪交界","10-14 08:00","Ⅱ","--","--",' \
+            '"--","--","--","--","--","--","--","--","--","正常"]]}'
+    data = (text.rstrip().removesuffix("}") + short).encode()
+    assert len(json.loads(data)["tbody"]) == 1
+    with pytest.raises(InputError, match=r"^dup\.json, row 1: duplicate key 'tbody'"):
+        read(Page(data, "dup.json"))
 
 
 def test_unknown_header_and_missing_columns(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.air.schema import PARSED_COLUMNS
+from pipelines.air.schema import FEED_AQI_OFF_SCALE, PARSED_COLUMNS, feed_aqi_off_scale
 from pipelines.core.errors import InputError
 from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
 from pipelines.core.timeutil import BEIJING
@@ -180,6 +180,8 @@ def _valid_lines(table: _Table, rejects: list[Reject]) -> _Table:
 def _to_station_hours(lines: _Table, hour_label: str, rejects: list[Reject]) -> pd.DataFrame:
     keys = lines.keys
     values, bad = _cell_values(lines.cells)
+    aqi = (keys["type"] == "AQI").to_numpy()
+    bad[aqi] |= feed_aqi_off_scale(values[aqi])
     offset = 0 if hour_label == "ending" else 1
     ts = (keys["date"] + pd.to_timedelta(keys["hour"] + offset, unit="h")).dt.tz_localize(BEIJING)
     # Every type is checked, carried or not: a garbled cell anywhere is reported.
@@ -217,7 +219,7 @@ def _cell_values(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Plain unsigned decimals, nearly every cell, are cast by Arrow in one call;
     the few others (empty, dashes, NA, a sign, garbage) are stripped and read
     with pandas, so their outcome is what it always was. Missing tokens
-    become NaN without being malformed.
+    become NaN without being malformed; infinity (1e309, "inf") is malformed.
     """
     text = pc.utf8_trim_whitespace(pa.array(cells.ravel(), type=pa.string()))
     plain = pc.match_substring_regex(text, _PLAIN_NUMBER)
@@ -231,13 +233,13 @@ def _cell_values(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         missing[others[token]] = True
         read = pd.to_numeric(stripped[~token], errors="coerce")
         values[others[~token]] = read.to_numpy(dtype="float64")
-    bad = (np.isnan(values) & ~missing) | (values < 0)
+    bad = (np.isnan(values) & ~missing) | np.isinf(values) | (values < 0)
     return values.reshape(cells.shape), bad.reshape(cells.shape)
 
 
 def _reject_bad_cells(lines: _Table, values: np.ndarray, bad: np.ndarray, ts: pd.Series,
                       rejects: list[Reject]) -> None:
-    """One reject per malformed or negative cell; the cell is left out.
+    """One reject per malformed, negative or off-scale (AQI) cell; the cell is left out.
 
     The station-hour keeps its other values: a garbled O3_8h cell must not
     cost the hour's PM2.5. A dropped pollutant is then missing for that hour,
@@ -248,11 +250,21 @@ def _reject_bad_cells(lines: _Table, values: np.ndarray, bad: np.ndarray, ts: pd
     for row, col in zip(row_i.tolist(), station_i.tolist(), strict=True):
         cell = str(lines.cells[row, col]).strip()
         station, kind = lines.stations[col], keys["type"].iat[row]
-        what = "not a number" if np.isnan(values[row, col]) else "negative value"
+        what = _why_bad(values[row, col])
         rejects.append(Reject(
             reason=f"{what} {cell!r} for {kind} at station {station}, {ts.iat[row]:%Y-%m-%d %H:%M}",
             line=int(keys["_line"].iat[row]), field=str(station), value=cell,
             raw=f"{keys['date'].iat[row]:%Y%m%d},{keys['hour'].iat[row]},{kind},{station}={cell}"))
+
+
+def _why_bad(value: float) -> str:
+    if np.isnan(value):
+        return "not a number"
+    if np.isinf(value):
+        return "not a finite number"
+    if value < 0:
+        return "negative value"
+    return FEED_AQI_OFF_SCALE  # the only other way a cell is bad
 
 
 def _window(name: str, hour_label: str) -> tuple[datetime, datetime] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -18,7 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.air.schema import MOVING_24H, PARSED_COLUMNS, POLLUTANTS
+from pipelines.air.schema import (
+    FEED_AQI_OFF_SCALE,
+    MOVING_24H,
+    PARSED_COLUMNS,
+    POLLUTANTS,
+    feed_aqi_off_scale,
+)
 from pipelines.core.errors import InputError
 from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
 from pipelines.core.timeutil import BEIJING
@@ -76,8 +83,9 @@ def parse_cnemc_archive(path: Path, *, name: str | None = None) -> ParseResult:
 
     `name` is the name the file was delivered under (landing renames files to
     their sha256): errors name it, and a YYYYMMDD date in it gives `window`,
-    that natural day. Rows with a bad timepoint, station code or number cell
-    become Rejects and are left out of the frame.
+    that natural day. Rows with a bad timepoint, station code or concentration
+    cell become Rejects and are left out of the frame; a bad or off-scale
+    `aqi` cell is refused alone and the row kept without feed_aqi.
     """
     path = Path(path)
     name = name or path.name
@@ -87,7 +95,7 @@ def parse_cnemc_archive(path: Path, *, name: str | None = None) -> ParseResult:
     rejects: list[Reject] = []
     first_line: dict[tuple[str, datetime], int] = {}
     for line, cells in table.rows:
-        parsed = _parse_row(table, line, cells)
+        parsed, cell_rejects = _parse_row(table, line, cells)
         if isinstance(parsed, Reject):
             rejects.append(parsed)
             continue
@@ -99,6 +107,7 @@ def parse_cnemc_archive(path: Path, *, name: str | None = None) -> ParseResult:
             continue
         first_line[key] = line
         rows.append(parsed)
+        rejects.extend(cell_rejects)
     return ParseResult(frame=_to_frame(rows), rejects=rejects, window=window_from_name(name))
 
 
@@ -156,13 +165,16 @@ def _read_table(path: Path, name: str) -> _Table:
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
-    for cells in reader:
-        if not any(c.strip() for c in cells):
-            continue  # blank line
-        if header is None:
-            header = cells
-        else:
-            rows.append((reader.line_num, cells))
+    try:
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue  # blank line
+            if header is None:
+                header = cells
+            else:
+                rows.append((reader.line_num, cells))
+    except csv.Error as exc:  # a cell over csv's field size limit (128 KiB), say
+        raise InputError(f"not a CSV table: {exc}", file=name, row=reader.line_num) from None
     if header is None:  # only separators, no content
         raise InputError("empty file", file=name)
     columns = _header_positions(header, name)
@@ -177,8 +189,8 @@ def _decode(path: Path, name: str) -> str:
 
 def _header_positions(header: list[str], name: str) -> dict[str, int]:
     columns: dict[str, int] = {}
-    for index, name in enumerate(header):
-        key = name.strip().lstrip("\ufeff").strip().lower()
+    for index, label in enumerate(header):
+        key = label.strip().lstrip("\ufeff").strip().lower()
         if not key:
             continue
         if key in columns:
@@ -191,31 +203,44 @@ def _header_positions(header: list[str], name: str) -> dict[str, int]:
 # ---------------------------------------------------------------- rows
 
 
-def _parse_row(table: _Table, line: int, cells: list[str]) -> dict[str, object] | Reject:
+def _parse_row(table: _Table, line: int,
+               cells: list[str]) -> tuple[dict[str, object] | Reject, list[Reject]]:
+    """(the row, its refused cells), or (the Reject refusing it whole, []).
+
+    A bad key or concentration cell refuses the row. A feed AQI envmon
+    cannot use costs only that cell: it is a cross-check, never used, and
+    must not cost the hour's measurements.
+    """
     raw = ",".join(cells)
     if len(cells) != table.width:
         return Reject(f"row has {len(cells)} fields, header has {table.width}", line=line,
-                      raw=raw)
+                      raw=raw), []
     code = table.cell(cells, "stationcode")
     if not code:
-        return Reject("empty station code", line=line, field="stationcode", raw=raw)
+        return Reject("empty station code", line=line, field="stationcode", raw=raw), []
     stamp = table.cell(cells, "timepoint")
     ts = parse_timepoint(stamp)
     if ts is None:
         return Reject("timepoint is not a Beijing time on the hour (YYYY-MM-DD HH:00[:00])",
-                      line=line, field="timepoint", value=stamp, raw=raw)
+                      line=line, field="timepoint", value=stamp, raw=raw), []
     row: dict[str, object] = {"station_code": code, "ts": ts, "source_line": line}
     bad: list[tuple[str, str, str]] = []
+    cell_rejects: list[Reject] = []
     for column, target in VALUE_COLUMNS.items():
         text = table.cell(cells, column)
         value = _number(text)
-        if isinstance(value, str):
-            bad.append((column, text, value))
-        else:
+        if target == "feed_aqi" and not isinstance(value, str) and feed_aqi_off_scale(value):
+            value = FEED_AQI_OFF_SCALE
+        if not isinstance(value, str):
             row[target] = value
+        elif target == "feed_aqi":
+            cell_rejects.append(Reject(f"{value} in {column}", line=line, field=column,
+                                       value=text, raw=raw))
+        else:
+            bad.append((column, text, value))
     if bad:
-        return _bad_cells(bad, line, raw)
-    return row
+        return _bad_cells(bad, line, raw), []
+    return row, cell_rejects
 
 
 def parse_timepoint(text: str) -> datetime | None:
@@ -238,6 +263,8 @@ def _number(text: str) -> float | str:
     if not _NUMBER.match(text):
         return "not a number"
     value = float(text)
+    if math.isinf(value):  # 1e309: the pattern's digits, beyond a double
+        return "not a finite number"
     if value < 0:
         return "negative value"
     return value

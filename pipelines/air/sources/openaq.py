@@ -28,6 +28,7 @@ from pipelines.air.schema import MOVING_24H, PARSED_COLUMNS, POLLUTANTS
 from pipelines.core import http
 from pipelines.core.errors import ConfigError, InputError, SourceError
 from pipelines.core.parsing import ParseResult, Reject
+from pipelines.core.strict_json import load_json
 from pipelines.core.timeutil import BEIJING
 
 log = logging.getLogger(__name__)
@@ -168,8 +169,8 @@ def _require_aware(moment: datetime, name: str) -> None:
 
 def _result_count(body: bytes) -> int | None:
     try:
-        doc = json.loads(body)
-    except ValueError:
+        doc = load_json(body, name="OpenAQ page")
+    except InputError:
         return None
     results = doc.get("results") if isinstance(doc, dict) else None
     return len(results) if isinstance(results, list) else None
@@ -248,10 +249,7 @@ def _page_label(meta: dict) -> str:
 
 
 def _read_results(body: bytes, label: str) -> list:
-    try:
-        doc = json.loads(body)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise InputError(f"malformed JSON: {exc}", file=label) from None
+    doc = load_json(body, name=label)
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
         detail = doc.get("detail") if isinstance(doc, dict) else None
         extra = f" (server said: {str(detail)[:200]})" if detail else ""

@@ -16,9 +16,11 @@ The contract (docs/standards_hazwaste.md, "Manifest export contract"):
 The reader is strict: every key of the contract must be present (a value
 may be null where the contract allows it), a key the contract does not name
 is refused, codes are strings, quantities are numbers, times carry an
-offset. A document that is not JSON, or whose envelope (`export`) cannot be
-read, is an InputError for the whole file; a manifest that breaks the
-contract is refused with every problem found in it, and the others load.
+offset. A document that is not strict JSON (a key repeated in an object,
+nesting deeper than core.strict_json.MAX_DEPTH, NaN), or whose envelope
+(`export`) cannot be read, is an InputError for the whole file; a manifest
+that breaks the contract is refused with every problem found in it, and the
+others load.
 The optional top-level `events` list carries status updates for manifests
 delivered earlier (an incremental export); it is envmon's extension of the
 contract and is documented as such.
@@ -34,6 +36,7 @@ from typing import Any
 
 from pipelines.core.errors import InputError
 from pipelines.core.parsing import Reject
+from pipelines.core.strict_json import load_json
 from pipelines.hazwaste.delivery import (
     Delivery,
     Entry,
@@ -108,17 +111,7 @@ def _load(path: Path, name: str) -> Any:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 (byte {exc.start})", file=name) from None
-    try:
-        return json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", file=name,
-                         row=exc.lineno) from None
-    except ValueError as exc:  # NaN / Infinity, which JSON does not have
-        raise InputError(f"not valid JSON: {exc}", file=name) from None
-
-
-def _no_constant(token: str) -> Any:
-    raise ValueError(f"{token} is not a JSON value")
+    return load_json(text, name=name)
 
 
 def _keys(obj: Any, allowed: frozenset[str], path: str,

@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 
 from pipelines.core.errors import InputError
 from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
+from pipelines.core.strict_json import load_json
 from pipelines.core.timeutil import BEIJING
 from pipelines.water.sources.common import (
     NUMBER,
@@ -191,12 +192,7 @@ def item_values(cells: list[object]) -> tuple[np.ndarray, dict[int, str]]:
 
 def load_page(page: Page) -> dict:
     """The page's JSON object, checked for the release's shape."""
-    text = decode_text(page.data, page.name)
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
-                         file=page.name) from None
+    payload = load_json(decode_text(page.data, page.name), name=page.name)
     if not isinstance(payload, dict):
         raise InputError("not a release page: expected a JSON object with thead and tbody",
                          file=page.name)

@@ -50,13 +50,16 @@ def parse_lab_monthly(path: Path, *, name: str | None = None,
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     lines: list[tuple[int, list[str]]] = []
-    for cells in reader:
-        if not any(c.strip() for c in cells):
-            continue
-        if header is None:
-            header = cells
-        else:
-            lines.append((reader.line_num, cells))
+    try:
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            if header is None:
+                header = cells
+            else:
+                lines.append((reader.line_num, cells))
+    except csv.Error as exc:  # a cell over csv's field size limit (128 KiB), say
+        raise InputError(f"not a CSV table: {exc}", file=name, row=reader.line_num) from None
     if header is None:
         raise InputError("empty file", file=name)
     columns = _columns(header, name)

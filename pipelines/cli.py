@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     from pipelines.reporting.cli import configure as configure_report
 
     configure_report(sub)
+
+    from pipelines.registry_import import configure as configure_registry
+
+    configure_registry(sub)
     return parser
 
 

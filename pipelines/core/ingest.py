@@ -320,12 +320,14 @@ def _account(parsed: _Parsed, outcome: CheckOutcome, stored: pd.DataFrame, *,
     record.rows_loaded = len(stored)
     record.rows_quarantined = len(quarantined)
     record.validation_success = outcome.success
-    messages = outcome.fatal_failures + outcome.batch_failures
+    # The parser's findings about the delivery as a whole (a day file lacking
+    # hours) are batch-level: they cost no row, and make the run incomplete.
+    messages = outcome.fatal_failures + outcome.batch_failures + result.warnings
     if record.rows_in and not record.rows_loaded and not outcome.fatal_failures:
         messages.append("no row passed the checks (see quarantine)")
     if outcome.fatal_failures or (record.rows_in and not record.rows_loaded):
         record.status = "failed"
-    elif outcome.batch_failures:
+    elif outcome.batch_failures or result.warnings:
         record.status = "incomplete"
     record.message = "; ".join(messages)
 

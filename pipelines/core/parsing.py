@@ -38,11 +38,17 @@ class ParseResult:
     `window` is the closed interval [first, last] of row timestamps the
     delivery claims to cover (from its file name or request), or None when it
     makes no claim; rows outside it are quarantined by the checks.
+
+    `warnings` are findings about the delivery as a whole that cost no row
+    (a day file lacking hours, say): every row is still loaded or refused on
+    its own, and the run is marked incomplete with these words, as a failed
+    batch check marks it.
     """
 
     frame: pd.DataFrame
     rejects: list[Reject] = field(default_factory=list)
     window: tuple[datetime, datetime] | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def decode_text(data: bytes, name: str) -> str:

@@ -2,7 +2,14 @@
 
 Codes are keys and stay strings (GB/T 2260 adcodes, CNEMC-style station
 codes such as ``1141A``): never cast them to int, leading zeros matter.
-Names are not keys (there are two Suzhous and two Taizhous in the region).
+Names are not keys (there are two Suzhous and two Taizhous in the region);
+`city_codes_by_name()` is only for reading lists published with names.
+
+The air registry is two files: `air_stations.csv`, the real stations, and
+`air/demo_stations.csv`, the synthetic stations the demo feed writes. The
+demo file is added to the registry unless the main file already has rows
+flagged demo (a registry written before the two were split carries its
+own). A code in both files is an error.
 
 A bureau points ``ENVMON_REFERENCE_DIR`` at a directory holding its own copies
 of any of these files (same columns); files it does not provide fall back to
@@ -27,6 +34,8 @@ REFERENCE_DIR_ENV = "ENVMON_REFERENCE_DIR"
 PROVINCES_FILE = "provinces.csv"
 CITIES_FILE = "cities.csv"
 AIR_STATIONS_FILE = "air_stations.csv"
+AIR_DEMO_STATIONS_FILE = "air/demo_stations.csv"
+COUNTY_CITIES_FILE = "county_cities.csv"
 
 PROVINCE_COLUMNS: tuple[str, ...] = ("province_code", "name_zh", "name_en")
 CITY_COLUMNS: tuple[str, ...] = ("city_code", "name_zh", "name_en", "province_code")
@@ -38,6 +47,9 @@ AIR_STATION_COLUMNS: tuple[str, ...] = (
     "latitude",
     "demo",
 )
+# Optional columns of the air registry (empty when a file does not have them).
+AIR_STATION_OPTIONAL: tuple[str, ...] = ("reference_point", "source_city", "note")
+COUNTY_CITY_COLUMNS: tuple[str, ...] = ("name_zh", "county_code", "city_code", "kind", "note")
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
@@ -80,16 +92,55 @@ def load_cities() -> pd.DataFrame:
 
 
 def load_air_stations() -> pd.DataFrame:
-    """Air station registry (station_code, station_name, city_code, longitude, latitude, demo)."""
-    keys = (_file_key(AIR_STATIONS_FILE), _file_key(CITIES_FILE), _file_key(PROVINCES_FILE))
+    """Air station registry: the real stations, then the demo ones.
+
+    Columns: station_code, station_name, city_code, longitude, latitude, demo
+    (bool), reference_point (nullable bool: the published 对照点 flag),
+    source_city (the published 城市 value), note.
+    """
+    keys = (_file_key(AIR_STATIONS_FILE), _file_key(AIR_DEMO_STATIONS_FILE),
+            _file_key(CITIES_FILE), _file_key(PROVINCES_FILE))
     return _air_stations(*keys).copy()
+
+
+def check_air_stations(path: Path) -> pd.DataFrame:
+    """Validate one air registry file (as `load_air_stations` would) without installing it."""
+    stat = path.stat()
+    return _station_file((str(path), stat.st_mtime_ns, stat.st_size),
+                         _file_key(CITIES_FILE), _file_key(PROVINCES_FILE)).copy()
+
+
+def load_county_cities() -> pd.DataFrame:
+    """County-level cities (and former ones, now districts) -> their prefecture's city_code."""
+    keys = (_file_key(COUNTY_CITIES_FILE), _file_key(CITIES_FILE), _file_key(PROVINCES_FILE))
+    return _county_cities(*keys).copy()
+
+
+def short_place_name(name: str) -> str:
+    """'苏州市' and '苏州' alike -> '苏州' (published lists drop the 市 suffix or keep it)."""
+    text = str(name).strip()
+    return text[:-1] if text.endswith("市") and len(text) > 2 else text
+
+
+def city_codes_by_name() -> dict[str, str]:
+    """Place name (without 市) -> city_code: the 41 cities and their county-level cities.
+
+    For reading published lists that name places, never for joining: names
+    are not keys. Both Suzhous and both Taizhous are told apart by their
+    characters (苏州/宿州, 泰州/台州).
+    """
+    keys = (_file_key(COUNTY_CITIES_FILE), _file_key(CITIES_FILE), _file_key(PROVINCES_FILE))
+    return dict(_city_names(*keys))
 
 
 def clear_cache() -> None:
     """Forget cached tables (tests; long-lived processes after a registry swap)."""
     _provinces.cache_clear()
     _cities.cache_clear()
+    _station_file.cache_clear()
     _air_stations.cache_clear()
+    _county_cities.cache_clear()
+    _city_names.cache_clear()
 
 
 # --- loading ---------------------------------------------------------------
@@ -150,9 +201,27 @@ def _cities(key: _FileKey, provinces_key: _FileKey) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=8)
-def _air_stations(key: _FileKey, cities_key: _FileKey, provinces_key: _FileKey) -> pd.DataFrame:
+def _air_stations(key: _FileKey, demo_key: _FileKey, cities_key: _FileKey,
+                  provinces_key: _FileKey) -> pd.DataFrame:
+    main = _station_file(key, cities_key, provinces_key)
+    if main["demo"].any():
+        # Written before the split (or by a bureau that keeps its demo rows
+        # itself): it carries its demo stations already.
+        return main
+    demo = _station_file(demo_key, cities_key, provinces_key)
+    _fail_first(demo, ~demo["demo"], demo_key[0],
+                lambda r: f"station {r['station_code']}: a demo file holds demo stations only "
+                          "(demo = true)")
+    clash = demo["station_code"].isin(set(main["station_code"]))
+    _fail_first(demo, clash, demo_key[0],
+                lambda r: f"station {r['station_code']} is also in {key[0]}")
+    return pd.concat([main, demo], ignore_index=True)
+
+
+@lru_cache(maxsize=16)
+def _station_file(key: _FileKey, cities_key: _FileKey, provinces_key: _FileKey) -> pd.DataFrame:
     path = key[0]
-    frame = _read_csv(path, AIR_STATION_COLUMNS)
+    frame = _read_csv(path, AIR_STATION_COLUMNS, optional=AIR_STATION_OPTIONAL)
     _require_values(frame, path, ("station_code", "city_code", "demo"))
     _require_unique(frame, path, "station_code")
     known = set(_cities(cities_key, provinces_key)["city_code"])
@@ -168,11 +237,51 @@ def _air_stations(key: _FileKey, cities_key: _FileKey, provinces_key: _FileKey) 
     frame["longitude"] = _coordinate(frame, path, "longitude", 180.0)
     frame["latitude"] = _coordinate(frame, path, "latitude", 90.0)
     frame["demo"] = _flag(frame, path, "demo")
+    frame["reference_point"] = _optional_flag(frame, path, "reference_point")
     return frame
 
 
-def _read_csv(path: str, columns: tuple[str, ...]) -> pd.DataFrame:
-    """All cells as stripped strings; "NA" stays a string, an empty cell is ""."""
+@lru_cache(maxsize=8)
+def _county_cities(key: _FileKey, cities_key: _FileKey, provinces_key: _FileKey) -> pd.DataFrame:
+    path = key[0]
+    frame = _read_csv(path, COUNTY_CITY_COLUMNS)
+    _require_values(frame, path, ("name_zh", "county_code", "city_code"))
+    _require_adcodes(frame, path, "county_code")
+    cities = _cities(cities_key, provinces_key)
+    unknown = ~frame["city_code"].isin(set(cities["city_code"]))
+    _fail_first(frame, unknown, path,
+                lambda r: f"{r['name_zh']}: city_code {r['city_code']!r} is not in {cities_key[0]}")
+    # GB/T 2260: a county-level unit's code starts with its prefecture's four digits.
+    outside = frame["county_code"].str[:4] != frame["city_code"].str[:4]
+    _fail_first(frame, outside, path,
+                lambda r: f"{r['name_zh']}: county_code {r['county_code']} is not inside "
+                          f"city {r['city_code']}")
+    short = frame["name_zh"].map(short_place_name)
+    city_names = set(cities["name_zh"].map(short_place_name))
+    clash = short.duplicated() | short.isin(city_names)
+    _fail_first(frame, clash, path,
+                lambda r: f"{r['name_zh']}: the name is listed twice or is a city's name")
+    return frame
+
+
+@lru_cache(maxsize=8)
+def _city_names(key: _FileKey, cities_key: _FileKey, provinces_key: _FileKey
+                ) -> tuple[tuple[str, str], ...]:
+    cities = _cities(cities_key, provinces_key)
+    counties = _county_cities(key, cities_key, provinces_key)
+    pairs = [(short_place_name(n), c) for n, c in zip(cities["name_zh"], cities["city_code"],
+                                                      strict=True)]
+    pairs += [(short_place_name(n), c) for n, c in zip(counties["name_zh"],
+                                                       counties["city_code"], strict=True)]
+    return tuple(pairs)
+
+
+def _read_csv(path: str, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+              ) -> pd.DataFrame:
+    """All cells as stripped strings; "NA" stays a string, an empty cell is "".
+
+    `optional` columns are kept when present and added empty when not.
+    """
     try:
         frame = pd.read_csv(
             path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True
@@ -184,8 +293,11 @@ def _read_csv(path: str, columns: tuple[str, ...]) -> pd.DataFrame:
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise ConfigError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
-    frame = frame.loc[:, list(columns)]
-    for column in columns:
+    for column in optional:
+        if column not in frame.columns:
+            frame[column] = ""
+    frame = frame.loc[:, [*columns, *optional]]
+    for column in (*columns, *optional):
         frame[column] = frame[column].astype(str).str.strip()
     return frame.reset_index(drop=True)
 
@@ -253,3 +365,19 @@ def _flag(frame: pd.DataFrame, path: str, column: str) -> pd.Series:
         lambda r: f"station {r['station_code']}: {column} {r[column]!r} is not true/false",
     )
     return lowered.isin(_TRUE).astype(bool)
+
+
+def _optional_flag(frame: pd.DataFrame, path: str, column: str) -> pd.Series:
+    """true/false, or <NA> for an empty cell (not stated)."""
+    lowered = frame[column].str.lower()
+    empty = lowered == ""
+    bad = ~empty & ~lowered.isin(_TRUE | _FALSE)
+    _fail_first(
+        frame,
+        bad,
+        path,
+        lambda r: f"station {r['station_code']}: {column} {r[column]!r} is not true/false",
+    )
+    return pd.Series(pd.array([None if e else v in _TRUE for e, v in zip(empty, lowered,
+                                                                          strict=True)],
+                              dtype="boolean"), index=frame.index)

@@ -89,6 +89,23 @@ def classify(frame: pd.DataFrame, limits: tuple[Limit, ...] | None = None) -> pd
     return out
 
 
+def class_complete(classes: pd.DataFrame, refused: pd.Series,
+                   limits: tuple[Limit, ...] | None = None) -> pd.Series:
+    """Per row (classify's output): False when a refused item could change the class.
+
+    `refused` is each row's comma-separated refused items (`items_refused`).
+    One more item can only make a single-factor class worse, so the class
+    stands when no item used for it was refused, or when it is already 劣V.
+    """
+    limits = limits if limits is not None else load_limits()
+    evaluated = {lim.item for lim in limits if lim.evaluated}
+    lists = refused.fillna("").astype(str)
+    # Per distinct list: a national page has a handful, not one per reading.
+    touches = lists.map({text: bool(evaluated & set(text.split(","))) for text in lists.unique()})
+    worst = (classes["class_rank"] == len(NAMES)).fillna(False)
+    return (~touches.astype(bool) | worst.astype(bool)).rename("class_complete")
+
+
 def _deciding(at_worst: np.ndarray, names: np.ndarray) -> np.ndarray:
     """Per row the comma-joined items at the worst class: spelt once per distinct pattern."""
     if not len(at_worst):

@@ -3,12 +3,15 @@
 `envmon ingest water --format cnemc-water|lab-monthly PATH...` lands each
 file and loads it as one run. The fetch time a cnemc-water page needs for its
 year comes from --fetched-at, else the landed file's metadata (`fetched_at`,
-written by `envmon pull`), else the file's modification time.
+written by `envmon pull`), else the file's modification time. Only the last
+is a guess (an archived copy has the time it was copied): when it puts no
+reading in the window the delivery fails asking for --fetched-at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -34,11 +37,11 @@ _LAKE_SUFFIXES = ("湖", "水库", "荡", "淀", "漾")
 
 def shape_readings(frame: pd.DataFrame, source: str, run_id: str) -> pd.DataFrame:
     """Checked parsed rows -> water_readings: registry, GB 3838 class, provenance."""
-    from pipelines.water.classify import classify
+    from pipelines.water.classify import class_complete, classify
     from pipelines.water.reference import province_names_zh, registry_values
     from pipelines.water.sources.common import normalise_province
 
-    out = frame.reset_index(drop=True).copy()
+    out = without_refused(frame.reset_index(drop=True))
     known, registered = registry_values(out["section_code"], (
         "province_code", "city_code", "water_body", "water_name", "section_name"))
     out["registered"] = known
@@ -58,6 +61,7 @@ def shape_readings(frame: pd.DataFrame, source: str, run_id: str) -> pd.DataFram
                                 dtype=object)
     classes = classify(out)
     out = pd.concat([out, classes], axis=1)
+    out["class_complete"] = class_complete(classes, out["items_refused"])
     # Never the publisher's class: keep it beside envmon's and flag disagreement.
     out["class_mismatch"] = (out["feed_class"].notna() & out["water_class"].notna()
                              & (out["feed_class"] != out["water_class"]))
@@ -66,6 +70,26 @@ def shape_readings(frame: pd.DataFrame, source: str, run_id: str) -> pd.DataFram
     out["source"] = source
     out["run_id"] = run_id
     return out[list(schema.READINGS_COLUMNS)]
+
+
+def without_refused(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with their refused cells emptied, and DO saturation from the cells kept.
+
+    The parsers leave a value refused for its range in its column (listed in
+    `items_refused`) so that the delivery-wide checks judge what was
+    delivered; it leaves the reading here, after them, as an empty cell.
+    """
+    from pipelines.water.sources.common import saturation_pct
+
+    out = frame.copy()
+    lists = out["items_refused"]
+    for text in lists.dropna().unique():
+        rows = (lists == text).to_numpy()
+        for item in str(text).split(","):
+            out.loc[rows, item] = np.nan
+    out["do_saturation_pct"] = saturation_pct(out["water_temp"].to_numpy(dtype="float64"),
+                                              out["do"].to_numpy(dtype="float64"))
+    return out
 
 
 def refresh_marts(dates: Iterable[str]) -> None:
@@ -102,24 +126,41 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=BEIJING)
 
 
-def fetched_at_of(landed: LandedFile, path: Path | None = None) -> datetime:
+@dataclass(frozen=True)
+class FetchTime:
+    """When a cnemc-water delivery was fetched, and whether that is only a file's time."""
+
+    at: datetime
+    # A modification time: an archived or copied page has the time of the
+    # copy, so the parser refuses it when it puts no reading in the window.
+    file_time: bool = False
+
+
+def fetch_time_of(landed: LandedFile, path: Path | None = None) -> FetchTime:
     """The landed metadata's fetched_at, else the file's modification time."""
     recorded = landed.meta.get("fetched_at")
     if recorded:
-        return parse_time(str(recorded))
+        return FetchTime(parse_time(str(recorded)))
     source = path if path is not None and path.exists() else landed.path
-    return datetime.fromtimestamp(source.stat().st_mtime, tz=BEIJING)
+    return FetchTime(datetime.fromtimestamp(source.stat().st_mtime, tz=BEIJING), file_time=True)
 
 
-def parser_for(fmt: str, landed: list[LandedFile], fetched_at: datetime | None
+def parser_for(fmt: str, landed: list[LandedFile], fetched_at: datetime | FetchTime | None
                ) -> Callable[[], ParseResult]:
+    """How to parse a delivery; a bare datetime is a fetch time someone gave (trusted)."""
     if fmt == "cnemc-water":
         from pipelines.water.sources.cnemc_water import Page, parse_pages
 
         tolerance, max_age = fetch_settings()
-        when = fetched_at or fetched_at_of(landed[0])
+        if isinstance(fetched_at, FetchTime):
+            when = fetched_at
+        elif fetched_at is not None:
+            when = FetchTime(fetched_at)
+        else:
+            when = fetch_time_of(landed[0])
         return partial(parse_pages, [Page(f.read_bytes(), f.name) for f in landed],
-                       fetched_at=when, tolerance=tolerance, max_age=max_age)
+                       fetched_at=when.at, tolerance=tolerance, max_age=max_age,
+                       fetched_at_is_file_time=when.file_time)
     if fmt == "lab-monthly":
         from pipelines.water.sources.lab_monthly import parse_lab_monthly
 
@@ -131,7 +172,8 @@ def parser_for(fmt: str, landed: list[LandedFile], fetched_at: datetime | None
     raise ValueError(f"unknown water format {fmt!r}; known: {', '.join(FORMATS)}")
 
 
-def ingest_deliveries(batches: Iterable[tuple[list[LandedFile], datetime | None]], fmt: str, *,
+def ingest_deliveries(batches: Iterable[tuple[list[LandedFile], datetime | FetchTime | None]],
+                      fmt: str, *,
                       source: str, source_cfg: dict | None = None, force: bool = False,
                       data_docs: bool = True,
                       on_record: Callable[[RunRecord], None] | None = None) -> list[RunRecord]:
@@ -159,12 +201,12 @@ def ingest_files(paths: Iterable[Path], fmt: str, *, source: str | None = None,
     paths = [Path(p) for p in paths]
     label = source or fmt
 
-    def batches() -> Iterator[tuple[list[LandedFile], datetime | None]]:
+    def batches() -> Iterator[tuple[list[LandedFile], datetime | FetchTime | None]]:
         for path in paths:
             landed = land_file(path, domain="water", source=label)
-            when = fetched_at
+            when: datetime | FetchTime | None = fetched_at
             if fmt == "cnemc-water" and when is None:
-                when = fetched_at_of(landed, path)
+                when = fetch_time_of(landed, path)
             yield [landed], when
 
     return ingest_deliveries(batches(), fmt, source=label, source_cfg=source_cfg, force=force,

@@ -22,7 +22,7 @@ from pipelines.core.landing import LandedFile, land_bytes, land_file
 from pipelines.core.ledger import RunRecord
 from pipelines.core.progress import Reporter
 from pipelines.core.timeutil import BEIJING
-from pipelines.water.ingest import fetched_at_of, ingest_deliveries, progress
+from pipelines.water.ingest import fetch_time_of, ingest_deliveries, progress
 
 
 def pull(source: str, *, at: datetime | None = None, force: bool = False,
@@ -56,7 +56,9 @@ def _run(landed: list[LandedFile], fmt: str, source: str, cfg: dict, force: bool
          data_docs: bool, reporter: Reporter | None, *, one_batch: bool,
          paths: list[Path] | None = None) -> list[RunRecord]:
     batches = [landed] if one_batch else [[f] for f in landed]
-    deliveries = [(batch, fetched_at_of(batch[0], paths[number] if paths else None)
+    # A directory's file without a recorded fetch time falls back on its
+    # modification time, as `envmon ingest` does, with the same refusal.
+    deliveries = [(batch, fetch_time_of(batch[0], paths[number] if paths else None)
                    if fmt == "cnemc-water" else None)
                   for number, batch in enumerate(batches)]
     return ingest_deliveries(deliveries, fmt, source=source, source_cfg=cfg, force=force,

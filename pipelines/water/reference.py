@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -84,6 +85,12 @@ def _key(name: str) -> tuple[str, int, int]:
 
 def _read(name: str, columns: tuple[str, ...]) -> tuple[str, pd.DataFrame]:
     path = str(reference_path(name))
+    return path, _read_path(path, columns)
+
+
+def _read_path(path: str, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+               ) -> pd.DataFrame:
+    """All cells as stripped text; `optional` columns are added empty when absent."""
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -93,10 +100,13 @@ def _read(name: str, columns: tuple[str, ...]) -> tuple[str, pd.DataFrame]:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ConfigError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
-    frame = frame.loc[:, list(columns)].copy()
-    for column in columns:
+    for column in optional:
+        if column not in frame.columns:
+            frame[column] = ""
+    frame = frame.loc[:, [*columns, *optional]].copy()
+    for column in (*columns, *optional):
         frame[column] = frame[column].astype(str).str.strip()
-    return path, frame.reset_index(drop=True)
+    return frame.reset_index(drop=True)
 
 
 def _fail(path: str, index: int, message: str) -> ConfigError:
@@ -276,16 +286,50 @@ SECTION_FILE_COLUMNS: tuple[str, ...] = (
     "city_code", "province_code", "cross_boundary", "upstream_code", "downstream_code",
     "target_class", "mean_flow_m3s", "longitude", "latitude", "coords_approximate", "demo",
 )
+# Optional: empty when a file does not have them. confirmed_facts names the
+# columns a public source gives (cited in `sources`), to_fill the ones a
+# bureau has to set (its own settings, or facts no source gave).
+SECTION_OPTIONAL_COLUMNS: tuple[str, ...] = ("confirmed_facts", "sources", "to_fill", "note")
+DEMO_SECTIONS_FILE = "water/demo_sections.csv"
+
+# Lake or river is a registry fact (`water_body`). Only when the registry
+# leaves it empty, or does not know the section, is it guessed from the
+# name of the water (else the section's): names of lakes and reservoirs end
+# like this. The guess says so (water_type_source). Lake points are named
+# after a place (沙渚, 兰山嘴, 西山, 湖滨, 西半湖湖心), so a guess calls them
+# rivers: they must be in the registry.
+LAKE_SUFFIXES = ("湖", "水库", "荡", "淀", "漾")
+WATER_TYPE_FROM_REGISTRY = "registry"
+WATER_TYPE_GUESSED = "guessed-from-name"
+# The demo row that gives a real section its feed name back (see _sections).
+DEMO_FEED_SUFFIX = "（演示）"
+
+
+def guess_water_body(name: object) -> str:
+    """'lake' when a water's name ends like a lake's or reservoir's, else 'river'. A guess."""
+    return "lake" if str(name or "").strip().endswith(LAKE_SUFFIXES) else "river"
 
 
 def load_sections() -> pd.DataFrame:
-    """The section registry, validated (codes as text, flags as bool, numbers as float)."""
+    """The section registry, validated (codes as text, flags as bool, numbers as float).
+
+    The real sections (water/sections.csv), then the demo ones
+    (water/demo_sections.csv) unless the main file has demo rows itself.
+    `water_body` is always river or lake; `water_type_source` says whether
+    the registry gave it or it was guessed from the name.
+    """
     return _sections(*sections_version()).copy()
 
 
 def sections_version() -> tuple[tuple[str, int, int], ...]:
     """The file versions the registry is built from: a cache key for what derives from it."""
-    return (_key(SECTIONS_FILE), _key("cities.csv"), _key("provinces.csv"))
+    return (_key(SECTIONS_FILE), _key(DEMO_SECTIONS_FILE), _key("cities.csv"),
+            _key("provinces.csv"))
+
+
+def check_sections(path: Path) -> pd.DataFrame:
+    """Validate one section file (as load_sections would) without installing it."""
+    return _finish(_section_file(str(path)))
 
 
 def registry_values(codes: pd.Series, columns: Iterable[str]
@@ -303,8 +347,31 @@ def registry_values(codes: pd.Series, columns: Iterable[str]
 
 
 @lru_cache(maxsize=4)
-def _sections(key, cities_key, provinces_key) -> pd.DataFrame:
-    path, frame = _read(SECTIONS_FILE, SECTION_FILE_COLUMNS)
+def _sections(key, demo_key, cities_key, provinces_key) -> pd.DataFrame:
+    main = _section_file(key[0])
+    if main["demo"].str.lower().isin(_TRUE).any():
+        # Written before the split: it carries its demo sections itself.
+        return _finish(main)
+    demo = _section_file(demo_key[0])
+    codes = set(main["section_code"])
+    feed_keys = set(zip(main["province_code"], main["feed_name"], strict=True))
+    for index, row in demo.iterrows():
+        if row["demo"].lower() not in _TRUE:
+            raise _fail(demo_key[0], index, f"section {row['section_code']}: a demo file holds "
+                                            "demo sections only (demo = true)")
+        if row["section_code"] in codes:
+            raise _fail(demo_key[0], index, f"section {row['section_code']} is also in "
+                                            f"{key[0]}")
+        if (row["province_code"], row["feed_name"]) in feed_keys:
+            # A real section owns its release name: the demo row gets one no
+            # release uses, so real readings never land on a demo section.
+            demo.loc[index, "feed_name"] = row["feed_name"] + DEMO_FEED_SUFFIX
+    return _finish(pd.concat([main, demo], ignore_index=True))
+
+
+def _section_file(path: str) -> pd.DataFrame:
+    """One section file, checked row by row; cells still text, feed_name filled in."""
+    frame = _read_path(path, SECTION_FILE_COLUMNS, SECTION_OPTIONAL_COLUMNS)
     cities = set(load_cities()["city_code"])
     provinces = set(load_provinces()["province_code"])
     areas = cities | provinces
@@ -318,19 +385,24 @@ def _sections(key, cities_key, provinces_key) -> pd.DataFrame:
             raise _fail(path, index, f"duplicate section_code {code!r} "
                                      f"(first on line {seen[code] + 2})")
         seen[code] = index
-        if row["water_body"] not in WATER_BODIES:
+        if row["water_body"] not in ("", *WATER_BODIES):
             raise _fail(path, index, f"section {code}: water_body {row['water_body']!r} "
-                                     "is not river/lake")
+                                     "is not river/lake (or empty: guessed from the name)")
         if row["city_code"] not in cities:
             raise _fail(path, index, f"section {code}: city_code {row['city_code']!r} "
                                      "is not in cities.csv")
         if row["province_code"] not in provinces:
             raise _fail(path, index, f"section {code}: province_code "
                                      f"{row['province_code']!r} is not in provinces.csv")
+        if row["city_code"][:2] != row["province_code"][:2]:
+            raise _fail(path, index, f"section {code}: city_code {row['city_code']} is not in "
+                                     f"province {row['province_code']}")
         if row["target_class"] and class_rank(row["target_class"]) in (None, 6):
             raise _fail(path, index, f"section {code}: target_class {row['target_class']!r} "
                                      "is not I-V")
-        cross = _flag(path, index, "cross_boundary", row["cross_boundary"])
+        # Empty: not set (a bureau setting to fill), read as false.
+        cross = row["cross_boundary"] != "" and _flag(path, index, "cross_boundary",
+                                                      row["cross_boundary"])
         for column in ("upstream_code", "downstream_code"):
             if row[column] and row[column] not in areas:
                 raise _fail(path, index, f"section {code}: {column} {row[column]!r} is not a "
@@ -338,6 +410,9 @@ def _sections(key, cities_key, provinces_key) -> pd.DataFrame:
             if cross and not row[column]:
                 raise _fail(path, index, f"section {code}: a cross-boundary section needs "
                                          f"{column}")
+        for column in ("coords_approximate", "demo"):
+            if row[column]:
+                _flag(path, index, column, row[column])
         feed_key = (row["province_code"], row["feed_name"] or row["section_name"])
         if feed_key in feed_keys:
             raise _fail(path, index, f"section {code}: feed name {feed_key[1]!r} appears twice "
@@ -353,8 +428,20 @@ def _sections(key, cities_key, provinces_key) -> pd.DataFrame:
             raise _fail(path, index, f"section {code}: negative mean_flow_m3s")
     out = frame.copy()
     out["feed_name"] = out["feed_name"].mask(out["feed_name"] == "", out["section_name"])
-    out["target_class"] = [None if not t else [*CLASS_NAMES][class_rank(t) - 1]
-                           for t in out["target_class"]]
+    return out
+
+
+def _finish(frame: pd.DataFrame) -> pd.DataFrame:
+    """Checked text cells -> typed registry, with the water type filled in and its source."""
+    out = frame.copy()
+    given = out["water_body"] != ""
+    named = out["water_name"].mask(out["water_name"] == "", out["section_name"])
+    out["water_body"] = out["water_body"].mask(~given, named.map(guess_water_body))
+    out["water_type_source"] = np.where(given, WATER_TYPE_FROM_REGISTRY, WATER_TYPE_GUESSED)
+    # object dtype: an empty target is None (a text column would make it NaN, which is truthy)
+    out["target_class"] = pd.Series([None if not t else [*CLASS_NAMES][class_rank(t) - 1]
+                                     for t in out["target_class"]], index=out.index,
+                                    dtype=object)
     for column in ("cross_boundary", "coords_approximate", "demo"):
         out[column] = out[column].str.lower().isin(_TRUE)
     for column in ("mean_flow_m3s", "longitude", "latitude"):
@@ -362,7 +449,7 @@ def _sections(key, cities_key, provinces_key) -> pd.DataFrame:
                                     ).astype("float64")
     for column in ("upstream_code", "downstream_code"):
         out[column] = out[column].mask(out[column] == "", None)
-    return out
+    return out.reset_index(drop=True)
 
 
 def area_names() -> dict[str, str]:

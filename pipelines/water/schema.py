@@ -28,11 +28,14 @@ LAB_ITEMS: tuple[str, ...] = ("cod", "bod5", "copper", "zinc", "fluoride", "sele
 ITEMS: tuple[str, ...] = AUTO_ITEMS + LAB_ITEMS
 
 # What a source adapter returns. `source_line` is the 1-based record number
-# in the delivery (JSON row across pages, or CSV line).
+# in the delivery (JSON row across pages, or CSV line). `items_refused` lists
+# the items whose cells were refused (malformed, negative, out of range); a
+# value refused for its range is still in its column until shaping (see
+# sources/common.refuse_out_of_range).
 PARSED_COLUMNS: tuple[str, ...] = (
     "section_code", "section_name", "ts", "sample_kind", *ITEMS, "do_saturation_pct",
     "feed_class", "feed_province", "feed_basin", "feed_city", "feed_river", "below_detection",
-    "source_line",
+    "items_refused", "source_line",
 )
 
 SECTION_COLUMNS: tuple[str, ...] = (
@@ -44,10 +47,13 @@ CLASS_COLUMNS: tuple[str, ...] = (
     "fecal_coliform_class",
 )
 
+# class_complete: false when a refused cell's item could have made the
+# reading's class worse (it is used for the class, and the class is not 劣V).
 READINGS_COLUMNS: tuple[str, ...] = (
     "section_code", *SECTION_COLUMNS, "ts", "date", "sample_kind", *ITEMS, "do_saturation_pct",
-    *CLASS_COLUMNS, "feed_class", "class_mismatch", "feed_province", "feed_basin", "feed_city",
-    "feed_river", "below_detection", "source", "run_id",
+    *CLASS_COLUMNS, "class_complete", "items_refused", "feed_class", "class_mismatch",
+    "feed_province", "feed_basin", "feed_city", "feed_river", "below_detection", "source",
+    "run_id",
 )
 
 # Daily and monthly marts share one shape (the period is the partition).
@@ -81,12 +87,12 @@ FACTOR_COLUMNS: tuple[str, ...] = (
 _TEXT = {"section_code", "section_name", "province_code", "city_code", "water_body",
          "water_name", "sample_kind", "water_class", "deciding_items", "tn_class",
          "fecal_coliform_class", "feed_class", "feed_province", "feed_basin", "feed_city",
-         "feed_river", "below_detection", "source", "run_id", "upstream_code",
+         "feed_river", "below_detection", "items_refused", "source", "run_id", "upstream_code",
          "downstream_code", "class_label", "target_class", "tli_band", "tli_params",
          "tli_note", "sources", "upstream_name", "downstream_name", "flow_source",
          "payer_code", "payer_name", "payee_code", "payee_name", "detail", "scheme", "factor"}
-_BOOL = {"registered", "class_mismatch", "cross_boundary", "compliant", "two_way",
-         "factors_complete", "counted"}
+_BOOL = {"registered", "class_mismatch", "class_complete", "cross_boundary", "compliant",
+         "two_way", "factors_complete", "counted"}
 _INT = {"class_rank", "items_evaluated", "n_readings", "n_days", "target_rank", *COUNT_COLUMNS}
 
 

@@ -86,15 +86,15 @@ def test_corrected_redelivery_replaces_values_and_keeps_old_bytes(envmon_home: P
 
 
 def test_unregistered_station_is_loaded_and_flagged(envmon_home: Path, tmp_path: Path) -> None:
-    ingest(write_china_sites(tmp_path, "20261001", ["9001A", "1141A"]))
+    ingest(write_china_sites(tmp_path, "20261001", ["9001A", "0999A"]))
     rows = lake_rows(envmon_home)
-    unregistered = rows[rows["station_code"] == "1141A"]
+    unregistered = rows[rows["station_code"] == "0999A"]
     assert len(unregistered) == 24
     assert not unregistered["registered"].any() and unregistered["city_code"].isna().all()
     build()
     con = duckdb.connect(str(envmon_home / "warehouse.duckdb"), read_only=True)
     assert con.sql("SELECT station_code, station_hours FROM air_unregistered_stations"
-                   ).fetchall() == [("1141A", 24)]
+                   ).fetchall() == [("0999A", 24)]
 
 
 def test_feed_aqi_disagreement_is_flagged(envmon_home: Path, tmp_path: Path) -> None:
@@ -149,9 +149,11 @@ def test_file_name_date_disagreeing_with_rows(envmon_home: Path, tmp_path: Path)
     record = ingest(path)
     assert record.rows_loaded == 0 and record.rows_quarantined == 72
     q = quarantine_rows(envmon_home)
-    assert q["reason"].str.contains("ts before the start of the window").all()
-    assert (q["rule"] == "expect_column_pair_values_a_to_be_greater_than_b").all()
-    assert (q["field"] == "ts").all()
+    assert q["reason"].str.fullmatch(
+        r"date 20261001 hour \d+ is outside the window 2026-10-02 00:00 - 23:00 inferred "
+        r"from the file name china_sites_20261002\.csv").all()
+    assert (q["rule"] == "parse").all()
+    assert (q["field"] == "date").all() and (q["value"] == "20261001").all()
     assert record.status == "failed" and "no row passed the checks" in record.message
 
 

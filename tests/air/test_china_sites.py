@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.air.sources.china_sites import parse_china_sites
 from pipelines.core.errors import InputError
-from tests.support.feeds import china_sites_text, write_china_sites
+from tests.support.feeds import TYPES, china_sites_text, write_china_sites
 
 
 def test_wide_file_becomes_station_hours(tmp_path: Path) -> None:
@@ -167,3 +167,60 @@ def test_short_line_is_padded_as_missing(tmp_path: Path) -> None:
     path.write_text("date,hour,type,1001A,1002A\n20261001,1,PM2.5,33\n", encoding="utf-8")
     result = parse_china_sites(path)
     assert result.rejects == [] and list(result.frame["station_code"]) == ["1001A"]
+
+
+MISSING = [5, 6, 13, 14, 22]
+
+
+def test_a_day_missing_hours_says_which(tmp_path: Path) -> None:
+    # 19 of the day's 24 hour lines: every row still loads, and the result says so.
+    path = write_china_sites(tmp_path, "20261001", ["1001A", "1002A"],
+                             hours=[h for h in range(24) if h not in MISSING])
+    result = parse_china_sites(path)
+    assert result.rejects == [] and len(result.frame) == 38
+    assert result.warnings == ["19 of 24 hours: missing 05, 06, 13, 14, 22"]
+
+
+def test_an_hour_with_no_value_at_any_station_is_missing(tmp_path: Path) -> None:
+    # The hour's lines are there, every cell empty: nothing of that hour is delivered.
+    blank = {(7, kind, "1001A"): "" for kind in TYPES}
+    path = write_china_sites(tmp_path, "20261001", ["1001A"], override=blank)
+    assert parse_china_sites(path).warnings == ["23 of 24 hours: missing 07"]
+
+
+@pytest.mark.parametrize("hour_label", ["ending", "beginning"])
+def test_a_whole_day_says_nothing_under_either_hour_label(tmp_path: Path,
+                                                          hour_label: str) -> None:
+    path = write_china_sites(tmp_path, "20261001", ["1001A"])
+    result = parse_china_sites(path, hour_label=hour_label)
+    assert result.rejects == [] and result.warnings == [] and len(result.frame) == 24
+
+
+def test_hours_are_named_as_the_file_writes_them_under_hour_beginning(tmp_path: Path) -> None:
+    path = write_china_sites(tmp_path, "20261001", ["1001A"],
+                             hours=[h for h in range(24) if h not in (0, 23)])
+    result = parse_china_sites(path, hour_label="beginning")
+    assert result.warnings == ["22 of 24 hours: missing 00, 23"]
+
+
+def test_no_date_in_the_name_claims_no_day(tmp_path: Path) -> None:
+    path = write_china_sites(tmp_path, "20261001", ["1001A"], hours=[1])
+    landed = path.rename(tmp_path / "0123abcd.csv")
+    assert parse_china_sites(landed).warnings == []
+
+
+@pytest.mark.parametrize(("hour_label", "window"), [
+    ("ending", "2026-10-02 00:00 - 23:00"), ("beginning", "2026-10-02 01:00 - 24:00")])
+def test_lines_of_another_day_are_refused_naming_the_window_and_its_origin(
+        tmp_path: Path, hour_label: str, window: str) -> None:
+    path = tmp_path / "china_sites_20261002.csv"
+    path.write_text(china_sites_text("20261002", ["1001A"], hours=range(1, 24))
+                    + china_sites_text("20261001", ["1001A"], hours=[0]).split("\n", 1)[1],
+                    encoding="utf-8")
+    result = parse_china_sites(path, hour_label=hour_label)
+    [outside] = result.rejects
+    assert outside.reason == (f"date 20261001 hour 0 is outside the window {window} inferred "
+                              "from the file name china_sites_20261002.csv")
+    assert (outside.line, outside.field, outside.value) == (348, "date", "20261001")
+    assert len(result.frame) == 23
+    assert result.warnings == ["23 of 24 hours: missing 00"]

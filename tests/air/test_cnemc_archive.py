@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +18,7 @@ from pipelines.air.sources.cnemc_archive import (
 )
 from pipelines.core.errors import InputError
 from pipelines.core.timeutil import BEIJING
+from tests.support.feeds import SPELLING_2022, SPELLING_2024, write_cnemc_archive
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "air" / "cnemc"
 GOOD = FIXTURES / "cnemc_hourly_20261001.csv"
@@ -54,9 +55,11 @@ def test_missing_tokens_are_nan() -> None:
     assert row["no2"] == 33.0
 
 
-def test_window_is_the_natural_day_of_the_name() -> None:
+def test_window_is_the_date_of_the_name_read_either_way() -> None:
+    # Timepoints 00:00-23:00 of the date (how the publisher groups a day) and
+    # the natural day's hours ending 01:00-24:00 are both "on" 1 October.
     result = parse_cnemc_archive(GOOD)
-    assert result.window == (datetime(2026, 10, 1, 1, tzinfo=BEIJING),
+    assert result.window == (datetime(2026, 10, 1, 0, tzinfo=BEIJING),
                              datetime(2026, 10, 2, 0, tzinfo=BEIJING))
     # hour ending 2 October 00:00 belongs to 1 October and sits inside the window
     assert result.frame["ts"].max() == at("2026-10-02 00:00")
@@ -94,13 +97,23 @@ def test_station_metadata() -> None:
     assert (first["longitude"], first["latitude"]) == (121.4775, 31.2078)
 
 
-def test_header_case_space_extra_column_and_slash_dates() -> None:
-    result = parse_cnemc_archive(FIXTURES / "cnemc_messy_header.csv")
+def test_header_case_space_and_extra_column(tmp_path: Path) -> None:
+    target = tmp_path / "messy.csv"
+    text = (FIXTURES / "cnemc_messy_header.csv").read_text(encoding="utf-8")
+    target.write_text(text.replace("2026/10/1 13:00", "2026-10-01 13:00"), encoding="utf-8")
+    result = parse_cnemc_archive(target)
     assert result.rejects == []
     row = result.frame.iloc[0]
     assert row["ts"] == at("2026-10-01 13:00")
     assert (row["pm25"], row["o3"], row["feed_aqi"]) == (35.0, 120.0, 55.0)
     assert result.window is None
+
+
+def test_slash_dates_are_not_a_publisher_spelling() -> None:
+    # Re-saved by a spreadsheet (2026/10/1 13:00): which hour it meant is a guess.
+    [refused] = parse_cnemc_archive(FIXTURES / "cnemc_messy_header.csv").rejects
+    assert (refused.line, refused.field, refused.value) == (2, "timepoint", "2026/10/1 13:00")
+    assert "YYYY-MM-DDTHHMM[SS]" in refused.reason
 
 
 def test_missing_column_names_file_and_column() -> None:
@@ -222,15 +235,61 @@ def test_empty_file_or_header_only(tmp_path: Path, content: bytes, message: str)
     assert "cnemc_20261001.csv" in str(caught.value)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2026-10-01 13:00:00", datetime(2026, 10, 1, 13, tzinfo=BEIJING)),
-    ("2026/10/1 13:00", datetime(2026, 10, 1, 13, tzinfo=BEIJING)),
-    ("2026-10-01 13:30:00", None),
-    ("2026-10-01 24:00:00", None),
-    ("yesterday", None),
+THIRTEEN = datetime(2026, 10, 1, 13, tzinfo=BEIJING)
+EXPECTED = ("YYYY-MM-DD HH:MM[:SS], YYYY-MM-DDTHH:MM[:SS] or YYYY-MM-DDTHHMM[SS] "
+            "(Beijing time, on the hour)")
+
+
+@pytest.mark.parametrize("text", [
+    "2026-10-01 13:00:00", "2026-10-01 13:00",  # the archive's early files
+    "2026-10-01T13:00:00", "2026-10-01T13:00",  # 2022
+    "2026-10-01T1300", "2026-10-01T130000",  # 2024 onwards
+    " 2026-10-01T1300 ",
 ])
-def test_parse_timepoint(text: str, expected: datetime | None) -> None:
-    assert parse_timepoint(text) == expected
+def test_parse_timepoint_every_publisher_spelling(text: str) -> None:
+    assert parse_timepoint(text) == THIRTEEN
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("2026/10/1 13:00", "not in a spelling the publisher uses"),
+    ("2026/10/01 13:00", "not in a spelling the publisher uses"),
+    ("2026100113", "not in a spelling the publisher uses"),
+    ("2026-10-01 1300", "not in a spelling the publisher uses"),
+    ("2026-10-1 13:00", "not in a spelling the publisher uses"),
+    ("2026-10-01T13", "not in a spelling the publisher uses"),
+    ("2026-10-01T13:00:00+08:00", "not in a spelling the publisher uses"),
+    ("yesterday", "not in a spelling the publisher uses"),
+    ("2026-10-01 13:30:00", "not on the hour"),
+    ("2026-10-01T1300 30", "not in a spelling the publisher uses"),
+    ("2026-10-01T130030", "not on the hour"),
+    ("2026-10-01 24:00:00", "not a real date and hour"),
+    ("2026-10-01T2500", "not a real date and hour"),
+    ("2026-02-30T0100", "not a real date and hour"),
+])
+def test_other_timepoints_are_refused_naming_the_spellings(tmp_path: Path, text: str,
+                                                           problem: str) -> None:
+    assert parse_timepoint(text) is None
+    target = tmp_path / "one.csv"
+    lines = GOOD.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("2026-10-01 01:00:00", text)
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    [refused] = parse_cnemc_archive(target).rejects
+    assert (refused.line, refused.field, refused.value) == (2, "timepoint", text.strip())
+    assert refused.reason == f"timepoint {text.strip()!r} is {problem}: expected {EXPECTED}"
+
+
+@pytest.mark.parametrize("spelling", [SPELLING_2022, SPELLING_2024])
+def test_a_national_day_in_each_spelling_loads_whole(tmp_path: Path, spelling: str) -> None:
+    # A file of 2025, named for its date, hours 00-23 as the publisher groups them.
+    day = datetime(2025, 1, 1, tzinfo=BEIJING)
+    path = write_cnemc_archive(tmp_path / "cnemc_20250101.csv",
+                               [day + timedelta(hours=h) for h in range(24)], spelling=spelling)
+    result = parse_cnemc_archive(path)
+    assert result.rejects == [] and result.warnings == []
+    assert len(result.frame) == 72
+    assert result.frame["ts"].min() == at("2025-01-01 00:00")
+    assert result.frame["ts"].max() == at("2025-01-01 23:00")
+    assert set(result.frame["station_code"]) == {"9001A", "9002A", "9016A"}
 
 
 
@@ -240,8 +299,61 @@ def test_delivered_name_gives_window_and_error_label(tmp_path: Path) -> None:
     landed.write_bytes(GOOD.read_bytes())
     assert parse_cnemc_archive(landed).window is None
     result = parse_cnemc_archive(landed, name="cnemc_archive_20261001.csv")
-    assert result.window == (datetime(2026, 10, 1, 1, tzinfo=BEIJING),
+    assert result.window == (datetime(2026, 10, 1, 0, tzinfo=BEIJING),
                              datetime(2026, 10, 2, 0, tzinfo=BEIJING))
     landed.write_bytes(b"")
     with pytest.raises(InputError, match="cnemc_archive_20261001.csv: empty file"):
         parse_cnemc_archive(landed, name="cnemc_archive_20261001.csv")
+
+
+JAN1 = datetime(2022, 1, 1, tzinfo=BEIJING)
+
+
+def hours(*numbers: int) -> list[datetime]:
+    """Timepoints of 1 January 2022 (24 is 2 January 00:00, the natural day's last)."""
+    return [JAN1 + timedelta(hours=h) for h in numbers]
+
+
+def test_rows_off_the_named_day_are_refused_saying_where_the_window_came_from(
+        tmp_path: Path) -> None:
+    path = write_cnemc_archive(tmp_path / "cnemc_20220101.csv", hours(-1, *range(24), 25),
+                               stations=["9001A"], spelling=SPELLING_2022)
+    result = parse_cnemc_archive(path)
+    assert [(r.line, r.field, r.value, r.reason) for r in result.rejects] == [
+        (2, "timepoint", "2021-12-31T23:00:00",
+         "timepoint '2021-12-31T23:00:00' is outside the window 2022-01-01 00:00 - 24:00 "
+         "inferred from the file name cnemc_20220101.csv"),
+        (27, "timepoint", "2022-01-02T01:00:00",
+         "timepoint '2022-01-02T01:00:00' is outside the window 2022-01-01 00:00 - 24:00 "
+         "inferred from the file name cnemc_20220101.csv")]
+    assert result.rejects[0].raw.startswith("2021-12-31T23:00:00,9001A,")
+    assert len(result.frame) == 24 and result.warnings == []
+
+
+def test_a_file_of_the_natural_day_loads_whole_too(tmp_path: Path) -> None:
+    path = write_cnemc_archive(tmp_path / "cnemc_20220101.csv", hours(*range(1, 25)))
+    result = parse_cnemc_archive(path)
+    assert result.rejects == [] and result.warnings == [] and len(result.frame) == 72
+
+
+@pytest.mark.parametrize(("numbers", "warning"), [
+    ([h for h in range(24) if h not in (5, 6, 13, 14, 22)],
+     "19 of 24 hours: missing 05, 06, 13, 14, 22"),
+    # Read as the natural day (it holds 24:00 and not 00:00), it lacks 10:00 only.
+    ([h for h in range(1, 25) if h != 10], "23 of 24 hours: missing 10"),
+    ([0], "1 of 24 hours: missing 01, 02, 03, 04, 05, 06, 07, 08, 09, 10, 11, 12, 13, 14, "
+          "15, 16, 17, 18, 19, 20, 21, 22, 23"),
+])
+def test_a_day_file_missing_hours_says_which(tmp_path: Path, numbers: list[int],
+                                             warning: str) -> None:
+    path = write_cnemc_archive(tmp_path / "cnemc_20220101.csv", hours(*numbers))
+    result = parse_cnemc_archive(path)
+    assert result.rejects == [] and len(result.frame) == 3 * len(numbers)
+    assert result.warnings == [warning]
+
+
+@pytest.mark.parametrize("name", ["cnemc_202201.csv", "cnemc_20220101-20220102.csv",
+                                  "cnemc_20220101_20220102.csv"])
+def test_a_file_not_named_for_one_day_claims_no_hours(tmp_path: Path, name: str) -> None:
+    path = write_cnemc_archive(tmp_path / name, hours(3, 4))
+    assert parse_cnemc_archive(path).warnings == []

@@ -80,20 +80,42 @@ def test_stations_reference_known_cities() -> None:
     cities = reference.load_cities()
     assert stations["city_code"].isin(set(cities["city_code"])).all()
     assert stations["station_code"].is_unique
-    # every city has demo stations: 3-5, and 6-9 for the four big cities
-    per_city = stations.groupby("city_code").size()
+    # every city has real stations, and demo ones: 3-5, 6-9 for the four big cities
+    real = stations.loc[~stations["demo"]].groupby("city_code").size()
+    assert set(real.index) == set(cities["city_code"]) and (real >= 3).all()
+    per_city = stations.loc[stations["demo"]].groupby("city_code").size()
     assert set(per_city.index) == set(cities["city_code"])
     big = ["310000", "320100", "330100", "340100"]
     assert per_city[big].between(6, 9).all()
     assert per_city.drop(big).between(3, 5).all()
 
 
-def test_bundled_stations_are_demo_entries() -> None:
+def test_bundled_stations_are_the_national_list_then_the_demo_entries() -> None:
     stations = reference.load_air_stations()
-    assert stations["demo"].dtype == bool and stations["demo"].all()
-    assert stations["station_code"].str.fullmatch(r"9\d{3}A").all()
-    assert stations["longitude"].between(115, 123).all()
-    assert stations["latitude"].between(27, 35.5).all()
+    assert stations["demo"].dtype == bool
+    real, demo = stations.loc[~stations["demo"]], stations.loc[stations["demo"]]
+    # zkzkok/mydata 站点列表-2022.02.13起.csv: the 41 cities' stations
+    assert len(real) == 330 and real.index.max() < demo.index.min()
+    assert real["station_code"].str.fullmatch(r"\d{4}A").all()
+    assert not real["station_code"].str.fullmatch(r"9\d{3}A").any()
+    per_province = real["city_code"].str[:2].value_counts().to_dict()
+    assert per_province == {"31": 20, "32": 139, "33": 76, "34": 95}
+    located = real.dropna(subset=["longitude"])
+    assert sorted(set(real["station_code"]) - set(located["station_code"])) == [
+        "1202A", "1254A", "2302A"]
+    assert located["longitude"].between(115, 123).all()
+    assert located["latitude"].between(27, 35.5).all()
+    assert real["reference_point"].sum() == 40 and real["reference_point"].notna().all()
+    by_code = real.set_index("station_code")
+    assert by_code.loc["1160A", "city_code"] == "320500"  # 苏州, Jiangsu
+    assert by_code.loc["2304A", "city_code"] == "341300"  # 宿州, Anhui
+    assert by_code.loc["1985A", ["city_code", "source_city"]].tolist() == ["320500", "吴江"]
+    # the demo feed's stations, 9001A-9181A, come after the real ones
+    assert len(demo) == 181
+    assert demo["station_code"].str.fullmatch(r"9\d{3}A").all()
+    assert demo["longitude"].between(115, 123).all()
+    assert demo["latitude"].between(27, 35.5).all()
+    assert demo["reference_point"].isna().all()
 
 
 def test_loads_are_cached_and_callers_get_copies() -> None:
@@ -113,21 +135,79 @@ def test_override_dir_replaces_stations_and_falls_back_for_cities(override: Path
     assert reference.reference_path("cities.csv") == settings.REFERENCE_DIR / "cities.csv"
 
     stations = reference.load_air_stations()
-    assert list(stations["station_code"]) == ["1141A", "0123A"]
-    assert not stations["demo"].any()
-    assert stations["latitude"].isna().tolist() == [False, True]
+    real = stations.loc[~stations["demo"]]
+    assert list(real["station_code"]) == ["1141A", "0123A"]
+    assert real["latitude"].isna().tolist() == [False, True]
+    assert real["reference_point"].isna().all()  # an optional column the file lacks
+    # the demo stations still come from the bundled demo file
+    assert stations["demo"].sum() == 181
     assert len(reference.load_cities()) == 41
 
 
 def test_override_picks_up_an_edited_file(override: Path) -> None:
     path = override / "air_stations.csv"
     path.write_text(STATION_HEADER + "1141A,A,320100,118.7,32.0,false\n", encoding="utf-8")
-    assert len(reference.load_air_stations()) == 1
+    assert (~reference.load_air_stations()["demo"]).sum() == 1
     path.write_text(
         STATION_HEADER + "1141A,A,320100,118.7,32.0,false\n1142A,B,320100,118.8,32.1,false\n",
         encoding="utf-8",
     )
-    assert len(reference.load_air_stations()) == 2
+    assert (~reference.load_air_stations()["demo"]).sum() == 2
+
+
+def test_a_registry_with_demo_rows_of_its_own_gets_no_demo_file(override: Path) -> None:
+    """A copy of the registry from before the split (demo rows in air_stations.csv) loads."""
+    demo = (settings.REFERENCE_DIR / "air" / "demo_stations.csv").read_text(encoding="utf-8")
+    (override / "air_stations.csv").write_text(demo, encoding="utf-8")
+    stations = reference.load_air_stations()
+    assert len(stations) == 181 and stations["demo"].all()
+
+
+def test_a_header_only_demo_file_leaves_the_demo_stations_out(override: Path) -> None:
+    (override / "air").mkdir()
+    (override / "air" / "demo_stations.csv").write_text(STATION_HEADER, encoding="utf-8")
+    stations = reference.load_air_stations()
+    assert len(stations) == 330 and not stations["demo"].any()
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ("1141A,Demo,320100,118.7,32.0,true\n", "station 1141A is also in"),
+        ("9999A,Not demo,320100,118.7,32.0,false\n", "a demo file holds demo stations only"),
+        ("9999A,Demo,320100,118.7,32.0,true,maybe\n", "reference_point 'maybe'"),
+    ],
+)
+def test_bad_demo_file(override: Path, row: str, expected: str) -> None:
+    (override / "air").mkdir()
+    path = override / "air" / "demo_stations.csv"
+    header = STATION_HEADER.rstrip("\n") + ",reference_point\n"
+    path.write_text(header + row, encoding="utf-8")
+    with pytest.raises(ConfigError, match=expected) as caught:
+        reference.load_air_stations()
+    assert str(path) in str(caught.value) and "line 2" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("上海", "310000"), ("苏州", "320500"), ("苏州市", "320500"), ("宿州", "341300"),
+     ("泰州", "321200"), ("台州", "331000"), ("昆山", "320500"), ("昆山市", "320500"),
+     ("江阴", "320200"), ("义乌", "330700"), ("吴江", "320500"), ("临安", "330100"),
+     ("巢湖", "340100")],
+)
+def test_place_names_of_published_lists_map_to_cities(name: str, code: str) -> None:
+    from pipelines.core.reference import city_codes_by_name, short_place_name
+
+    assert city_codes_by_name()[short_place_name(name)] == code
+
+
+def test_county_cities_must_lie_in_their_city(override: Path) -> None:
+    (override / "county_cities.csv").write_text(
+        "name_zh,county_code,city_code,kind,note\n昆山市,320583,320200,county-level city,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="line 2: 昆山市: county_code 320583 is not inside"):
+        reference.load_county_cities()
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@ import pytest
 
 from pipelines.core.timeutil import BEIJING
 from pipelines.water.compensation import target_limit
-from pipelines.water.reference import load_sections
 from pipelines.water.sources import demo
 from pipelines.water.sources.cnemc_water import Page, parse_pages
 from pipelines.water.sources.lab_monthly import parse_lab_monthly
@@ -52,8 +51,8 @@ def test_pages_are_in_the_release_shape(july: pd.DataFrame) -> None:
     assert page["records"] == len(page["tbody"]) and page["total"] == 1
     cell = page["tbody"][0][6]
     assert cell.startswith("<span title='原始值：")
-    # every registry section, registered, every 4 hours; outages leave a few out
-    sections = len(load_sections())
+    # every demo section, registered, every 4 hours; outages leave a few out
+    sections = len(demo.demo_sections())
     assert july["section_code"].nunique() == sections
     assert not july["section_code"].str.startswith("unregistered").any()
     slots = 31 * 6
@@ -71,9 +70,9 @@ def test_malformed_cells_are_refused_cell_by_cell(july: pd.DataFrame) -> None:
 
 def test_seasons(tmp_path: Path) -> None:
     january = [demo.reading(s, datetime(2026, 1, 15, 12, tzinfo=BEIJING), 2026, ())
-               for _, s in load_sections().iterrows()]
+               for _, s in demo.demo_sections().iterrows()]
     july = [demo.reading(s, datetime(2026, 7, 25, 12, tzinfo=BEIJING), 2026, ())
-            for _, s in load_sections().iterrows()]
+            for _, s in demo.demo_sections().iterrows()]
     mean = lambda rows, k: sum(r[k] for r in rows) / len(rows)  # noqa: E731
     assert mean(january, "water_temp") < 9 and mean(july, "water_temp") > 26
     assert mean(january, "nh3n") > 1.3 * mean(july, "nh3n")  # slow nitrification in the cold
@@ -90,7 +89,7 @@ def test_taihu_algae_episode(july: pd.DataFrame) -> None:
 
 
 def test_a_few_cross_boundary_sections_miss_their_target_every_month() -> None:
-    sections = load_sections().set_index("section_code", drop=False)
+    sections = demo.demo_sections().set_index("section_code", drop=False)
     crossing = demo.crossing_sections()
     for year, month in ((2026, 1), (2026, 7), (2026, 10)):
         missed = {c: demo.missing_target(c, year, month, 2026, crossing) for c in crossing}
@@ -108,6 +107,6 @@ def test_a_few_cross_boundary_sections_miss_their_target_every_month() -> None:
 def test_lab_file_parses(tmp_path: Path) -> None:
     path = demo.write_lab_month(tmp_path, 2026, 7)
     result = parse_lab_monthly(path)
-    assert len(result.frame) == len(load_sections())  # one sample per section
+    assert len(result.frame) == len(demo.demo_sections())  # one sample per section
     assert result.frame["below_detection"].notna().all()
-    assert result.frame["cod"].notna().sum() >= len(load_sections()) - 2
+    assert result.frame["cod"].notna().sum() >= len(demo.demo_sections()) - 2

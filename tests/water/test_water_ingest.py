@@ -117,25 +117,6 @@ def test_broken_json_fails_and_keeps_what_was_loaded(envmon_home: Path) -> None:
     assert len(lake(envmon_home)) == 3
 
 
-def test_tp_in_micrograms_refuses_the_delivery(envmon_home: Path) -> None:
-    record = ingest(FIXTURES / "cnemc" / "tp_in_ug.json")
-    assert record.status == "failed" and "TP looks like µg/L" in record.message
-    assert record.rows_loaded == 0 and record.rows_quarantined == 3
-    assert lake(envmon_home).empty
-
-
-def test_row_checks_ph_and_do_saturation(envmon_home: Path, tmp_path: Path) -> None:
-    # pH 14.5 is not a pH; DO 24 mg/L at 30 ℃ is 317 % of saturation (7.56 mg/L)
-    path = write(tmp_path / "p.json", [row("YW001", "10-14 08:00", ph=14.5),
-                                       row("YW002", "10-14 08:00", water_temp=30.0, do=24.0),
-                                       row("YW009", "10-14 08:00")])
-    record = ingest(path)
-    assert (record.rows_loaded, record.rows_quarantined) == (1, 2)
-    q = quarantine(envmon_home).set_index("field")
-    assert "ph" in q.index and "do_saturation_pct" in q.index
-    assert "max_value=14" in q.loc["ph", "reason"]
-
-
 def test_readings_outside_the_window_are_quarantined(envmon_home: Path) -> None:
     # fetched two months later, the October readings are older than 31 days
     late = datetime(2026, 12, 20, 9, 0, tzinfo=BEIJING)

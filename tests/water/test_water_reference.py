@@ -25,7 +25,8 @@ def ref_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_bundled_tables() -> None:
     sections = reference.load_sections()
     assert len(sections) == sections["section_code"].nunique() >= 20
-    assert sections["demo"].all() and sections["coords_approximate"].all()
+    demo = sections[sections["demo"]]
+    assert len(demo) == 23 and demo["coords_approximate"].all()
     crossing = sections[sections["cross_boundary"]]
     assert crossing["upstream_code"].notna().all() and crossing["downstream_code"].notna().all()
     names = set(sections["water_name"])
@@ -53,7 +54,7 @@ def _edit(path: Path, old: str, new: str) -> None:
     (",river,急水港", ",canal,急水港", "water_body 'canal' is not river/lake"),
 ])
 def test_bad_registry(ref_dir: Path, old: str, new: str, message: str) -> None:
-    _edit(ref_dir / "water" / "sections.csv", old, new)
+    _edit(ref_dir / "water" / "demo_sections.csv", old, new)
     with pytest.raises(ConfigError, match=message):
         reference.load_sections()
 

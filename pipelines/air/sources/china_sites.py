@@ -16,7 +16,6 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.air.schema import FEED_AQI_OFF_SCALE, PARSED_COLUMNS, feed_aqi_off_scale
+from pipelines.air.sources.day_files import HOUR, DayClaim, date_in_name, day_start
 from pipelines.core.errors import InputError
 from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
 from pipelines.core.timeutil import BEIJING
@@ -40,7 +40,9 @@ TYPES: dict[str, str | None] = {
     "O3": "o3", "O3_24h": None, "O3_8h": None, "O3_8h_24h": None,
     "CO": "co", "CO_24h": None,
 }
-HOUR_LABELS = ("ending", "beginning")
+# What `hour` h of a file's `date` D may label (`air.hour_label`), as the hours
+# from D h:00 to the END of the hour it averages, envmon's `ts`.
+HOUR_LABELS: dict[str, int] = {"ending": 0, "beginning": 1}
 _NAME_DATE = re.compile(r"china_(?:sites|cities)_(\d{8})")
 _KEYS = ["date", "hour", "type"]
 # What Arrow's string -> double cast reads exactly as pandas does.
@@ -52,16 +54,33 @@ def parse_china_sites(path: Path, *, name: str | None = None,
     """Parse one station archive file into canonical station-hour rows.
 
     `name` is the name the file was delivered under (landing renames files
-    to their sha256); its date gives the window the rows must fall in.
+    to their sha256); its date D claims hours 0-23 of D: a station-hour of
+    another date is refused, saying so, and hours no row holds are named in
+    a warning.
     """
     name = name or path.name
     if hour_label not in HOUR_LABELS:
-        raise ValueError(f"hour_label must be one of {HOUR_LABELS}, not {hour_label!r}")
+        raise ValueError(f"hour_label must be one of {tuple(HOUR_LABELS)}, not {hour_label!r}")
     rejects: list[Reject] = []
     table = _read(path, name, rejects)
     lines = _valid_lines(table, rejects)
     frame = _to_station_hours(lines, hour_label, rejects)
-    return ParseResult(frame=frame, rejects=rejects, window=_window(name, hour_label))
+    claim = day_claim(name, hour_label)
+    if claim is None:
+        return ParseResult(frame=frame, rejects=rejects)
+    frame = _refuse_other_days(frame, claim, hour_label, rejects)
+    return ParseResult(frame=frame, rejects=rejects, window=claim.window,
+                       warnings=claim.warnings(frame["ts"]))
+
+
+def day_claim(name: str, hour_label: str) -> DayClaim | None:
+    """Hours 0-23 of the date in the file's name, as hour ends under `hour_label`."""
+    match = _NAME_DATE.search(name)
+    day = date_in_name(match.group(1)) if match else None
+    if day is None:
+        return None
+    return DayClaim(name=name, zero=day_start(day) + HOUR_LABELS[hour_label] * HOUR, last=23,
+                    days=(range(24),))
 
 
 @dataclass
@@ -182,8 +201,8 @@ def _to_station_hours(lines: _Table, hour_label: str, rejects: list[Reject]) -> 
     values, bad = _cell_values(lines.cells)
     aqi = (keys["type"] == "AQI").to_numpy()
     bad[aqi] |= feed_aqi_off_scale(values[aqi])
-    offset = 0 if hour_label == "ending" else 1
-    ts = (keys["date"] + pd.to_timedelta(keys["hour"] + offset, unit="h")).dt.tz_localize(BEIJING)
+    ts = (keys["date"] + pd.to_timedelta(keys["hour"] + HOUR_LABELS[hour_label], unit="h")
+          ).dt.tz_localize(BEIJING)
     # Every type is checked, carried or not: a garbled cell anywhere is reported.
     _reject_bad_cells(lines, values, bad, ts, rejects)
     values[bad] = np.nan
@@ -267,24 +286,22 @@ def _why_bad(value: float) -> str:
     return FEED_AQI_OFF_SCALE  # the only other way a cell is bad
 
 
-def _window(name: str, hour_label: str) -> tuple[datetime, datetime] | None:
-    match = _NAME_DATE.search(name)
-    if not match:
-        return None
-    try:
-        day = datetime.strptime(match.group(1), "%Y%m%d").replace(tzinfo=BEIJING)
-    except ValueError:
-        return None
-    first = day if hour_label == "ending" else day + timedelta(hours=1)
-    return first, first + timedelta(hours=23)
+def _refuse_other_days(frame: pd.DataFrame, claim: DayClaim, hour_label: str,
+                       rejects: list[Reject]) -> pd.DataFrame:
+    """Refuse the station-hours of lines dated another day than the file's name.
 
-
-def file_date(name: str) -> date | None:
-    """The day a station archive file's name says it holds."""
-    match = _NAME_DATE.search(name)
-    if not match:
-        return None
-    try:
-        return datetime.strptime(match.group(1), "%Y%m%d").date()
-    except ValueError:
-        return None
+    Refused per station-hour, not per line, so a misnamed file counts the
+    rows it would have loaded.
+    """
+    outside = claim.outside(frame["ts"])
+    if not outside.any():
+        return frame
+    refused = frame[outside]
+    # Back from hour end to the line's own date and hour, as the file writes them.
+    labelled = refused["ts"] - HOUR_LABELS[hour_label] * HOUR
+    for code, line, at in zip(refused["station_code"], refused["source_line"], labelled,
+                              strict=True):
+        day = f"{at:%Y%m%d}"
+        rejects.append(Reject(reason=claim.refusal(f"date {day} hour {at.hour}"), line=int(line),
+                              field="date", value=day, raw=f"{day},{at.hour},station={code}"))
+    return frame[~outside].reset_index(drop=True)

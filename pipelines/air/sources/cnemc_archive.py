@@ -4,7 +4,8 @@ Columns: timepoint, stationcode, longitude, latitude, area, positionname,
 primarypollutant, aqi, pm10, pm10_24h, pm2_5, pm2_5_24h, o3, o3_24h, o3_8h,
 o3_8h_24h, no2, no2_24h, so2, so2_24h, co, co_24h. Units are GB 3095's:
 µg/m³, CO mg/m³. `timepoint` is Beijing time and labels the END of the
-averaging hour, as CNEMC's real-time releases do.
+averaging hour, as CNEMC's real-time releases do (their notes: the value of
+16:00 is the mean of 15:00-16:00), so a timepoint is `ts` as it stands.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ import io
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.air.schema import (
     FEED_AQI_OFF_SCALE,
@@ -26,6 +30,7 @@ from pipelines.air.schema import (
     POLLUTANTS,
     feed_aqi_off_scale,
 )
+from pipelines.air.sources.day_files import DayClaim, date_in_name, day_start
 from pipelines.core.errors import InputError
 from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
 from pipelines.core.timeutil import BEIJING
@@ -48,13 +53,20 @@ KEY_COLUMNS: tuple[str, ...] = ("timepoint", "stationcode")
 METADATA_COLUMNS: tuple[str, ...] = ("stationcode", "positionname", "longitude", "latitude",
                                      "area")
 
-TIMEPOINT_FORMATS: tuple[str, ...] = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y-%m-%dT%H:%M:%S",
-)
+# Every way the publisher has written `timepoint` (Arrow/RE2 patterns): with
+# a space (2022-03-07 01:00:00), ISO with colons (2022-01-01T00:00:00, the
+# 2022 files) and ISO without (2025-01-01T0000, the files of 2024 and 2025),
+# seconds optional in each. Public readers of the archive show no other;
+# anything else (2026/10/1 13:00 from a spreadsheet that re-saved the file,
+# 2026100113) is refused, not guessed at. Each is year, month, day, hour,
+# minute and seconds in that order, which read_timepoints relies on.
+TIMEPOINT_SPELLINGS: dict[str, str] = {
+    "YYYY-MM-DD HH:MM[:SS]": r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?",
+    "YYYY-MM-DDTHH:MM[:SS]": r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?",
+    "YYYY-MM-DDTHHMM[SS]": r"\d{4}-\d{2}-\d{2}T\d{4}(?:\d{2})?",
+}
+_EXPECTED = (f"{', '.join(list(TIMEPOINT_SPELLINGS)[:-1])} or {list(TIMEPOINT_SPELLINGS)[-1]} "
+             "(Beijing time, on the hour)")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 
@@ -82,20 +94,31 @@ def parse_cnemc_archive(path: Path, *, name: str | None = None) -> ParseResult:
     """Parse a CNEMC long hourly archive into PARSED_COLUMNS.
 
     `name` is the name the file was delivered under (landing renames files to
-    their sha256): errors name it, and a YYYYMMDD date in it gives `window`,
-    that natural day. Rows with a bad timepoint, station code or concentration
-    cell become Rejects and are left out of the frame; a bad or off-scale
-    `aqi` cell is refused alone and the row kept without feed_aqi.
+    their sha256): errors name it, and a YYYYMMDD date in it claims that day
+    (`day_claim`): rows outside it are refused saying so, and a day file's
+    missing hours are named in a warning. Rows with a bad timepoint, station
+    code or concentration cell become Rejects and are left out of the frame;
+    a bad or off-scale `aqi` cell is refused alone and the row kept without
+    feed_aqi.
     """
     path = Path(path)
     name = name or path.name
     table = _read_table(path, name)
     table.require([*KEY_COLUMNS, *VALUE_COLUMNS])
+    claim = day_claim(name)
+    # All timepoints at once: a national file is ~50,000 rows.
+    stamps = pd.Series([table.cell(cells, "timepoint") if len(cells) == table.width else ""
+                        for _, cells in table.rows], dtype="str")
+    times, problems = read_timepoints(stamps)
+    off_day = claim.outside(times) if claim else np.zeros(len(times), dtype=bool)
     rows: list[dict[str, object]] = []
     rejects: list[Reject] = []
     first_line: dict[tuple[str, datetime], int] = {}
-    for line, cells in table.rows:
-        parsed, cell_rejects = _parse_row(table, line, cells)
+    # Plain datetimes: 50,000 pandas Timestamps cost more to box than to parse.
+    for (line, cells), ts, problem, outside in zip(table.rows, times.dt.to_pydatetime(),
+                                                   problems, off_day, strict=True):
+        parsed, cell_rejects = _parse_row(table, line, cells, ts, problem,
+                                          claim if outside else None)
         if isinstance(parsed, Reject):
             rejects.append(parsed)
             continue
@@ -108,7 +131,11 @@ def parse_cnemc_archive(path: Path, *, name: str | None = None) -> ParseResult:
         first_line[key] = line
         rows.append(parsed)
         rejects.extend(cell_rejects)
-    return ParseResult(frame=_to_frame(rows), rejects=rejects, window=window_from_name(name))
+    frame = _to_frame(rows)
+    if claim is None:
+        return ParseResult(frame=frame, rejects=rejects)
+    return ParseResult(frame=frame, rejects=rejects, window=claim.window,
+                       warnings=claim.warnings(frame["ts"]))
 
 
 def station_metadata(path: Path, *, name: str | None = None) -> pd.DataFrame:
@@ -140,19 +167,28 @@ def station_metadata(path: Path, *, name: str | None = None) -> pd.DataFrame:
                          "longitude": "float64", "latitude": "float64"})
 
 
-def window_from_name(name: str) -> tuple[datetime, datetime] | None:
-    """[D 01:00, D+1 00:00] Beijing for the YYYYMMDD date D in `name`, else None.
+def day_claim(name: str) -> DayClaim | None:
+    """The hours a YYYYMMDD date D in `name` claims, as timepoints, else None.
 
-    Hours are labelled by their end, so the natural day D (HJ 663, 00:00-24:00)
-    is the hours ending 01:00 of D through 00:00 of D+1. Two or more dates in
-    the name claim the span from the first to the last.
+    A file named for D holds D's hours read either way: timepoints 00:00-23:00
+    of D (how the publisher groups its hourly releases by date) or the hours
+    ending 01:00 of D through 00:00 of D+1 (HJ 663's natural day, 00:00-24:00).
+    Its window is therefore D 00:00-24:00, and it is whole when either reading
+    is. Two or more dates in the name claim every timepoint from the first
+    day's 00:00 to the last day's 24:00, and no day need be whole.
     """
-    days = sorted({d for d in (_as_date(m) for m in _DATE_IN_NAME.findall(name)) if d})
+    days = sorted({d for d in (date_in_name(m) for m in _DATE_IN_NAME.findall(name)) if d})
     if not days:
         return None
-    first = datetime.combine(days[0], time(1), tzinfo=BEIJING)
-    last = datetime.combine(days[-1] + timedelta(days=1), time(0), tzinfo=BEIJING)
-    return (first, last)
+    span = (days[-1] - days[0]).days + 1
+    return DayClaim(name=name, zero=day_start(days[0]), last=24 * span,
+                    days=(range(0, 24), range(1, 25)) if span == 1 else ())
+
+
+def window_from_name(name: str) -> tuple[datetime, datetime] | None:
+    """The [first, last] timepoints the name claims (see day_claim), else None."""
+    claim = day_claim(name)
+    return claim.window if claim else None
 
 
 # ---------------------------------------------------------------- reading
@@ -203,13 +239,16 @@ def _header_positions(header: list[str], name: str) -> dict[str, int]:
 # ---------------------------------------------------------------- rows
 
 
-def _parse_row(table: _Table, line: int,
-               cells: list[str]) -> tuple[dict[str, object] | Reject, list[Reject]]:
+def _parse_row(table: _Table, line: int, cells: list[str], ts: datetime, problem: str,
+               outside: DayClaim | None) -> tuple[dict[str, object] | Reject, list[Reject]]:
     """(the row, its refused cells), or (the Reject refusing it whole, []).
 
-    A bad key or concentration cell refuses the row. A feed AQI envmon
-    cannot use costs only that cell: it is a cross-check, never used, and
-    must not cost the hour's measurements.
+    `ts` and `problem` are the row's timepoint as read by read_timepoints;
+    `outside` is the claim of the file's name when `ts` falls outside it.
+    A bad key or concentration cell, or a timepoint off the day the name
+    claims, refuses the row. A feed AQI envmon cannot use costs only that
+    cell: it is a cross-check, never used, and must not cost the hour's
+    measurements.
     """
     raw = ",".join(cells)
     if len(cells) != table.width:
@@ -219,10 +258,12 @@ def _parse_row(table: _Table, line: int,
     if not code:
         return Reject("empty station code", line=line, field="stationcode", raw=raw), []
     stamp = table.cell(cells, "timepoint")
-    ts = parse_timepoint(stamp)
-    if ts is None:
-        return Reject("timepoint is not a Beijing time on the hour (YYYY-MM-DD HH:00[:00])",
-                      line=line, field="timepoint", value=stamp, raw=raw), []
+    if problem:
+        return Reject(f"timepoint {stamp!r} is {problem}: expected {_EXPECTED}", line=line,
+                      field="timepoint", value=stamp, raw=raw), []
+    if outside is not None:
+        return Reject(outside.refusal(f"timepoint {stamp!r}"), line=line, field="timepoint",
+                      value=stamp, raw=raw), []
     row: dict[str, object] = {"station_code": code, "ts": ts, "source_line": line}
     bad: list[tuple[str, str, str]] = []
     cell_rejects: list[Reject] = []
@@ -243,17 +284,38 @@ def _parse_row(table: _Table, line: int,
     return row, cell_rejects
 
 
+def read_timepoints(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Timepoints as tz-aware Beijing times, and why each unreadable one is refused.
+
+    Returns (ts, problem), aligned with `texts`: ts is NaT and problem a
+    phrase where a timepoint is refused, problem is "" where it is read.
+    Arrow does the text work in one call per step for the whole file.
+    """
+    text = pc.utf8_trim_whitespace(pa.array(texts.to_numpy(dtype=object), type=pa.string()))
+    spelled = np.zeros(len(text), dtype=bool)
+    for pattern in TIMEPOINT_SPELLINGS.values():
+        spelled |= pc.match_substring_regex(text, f"^(?:{pattern})$").to_numpy(
+            zero_copy_only=False)
+    # Every spelling is its digits in one order: YYYYMMDDHHMM, then SS or not.
+    digits = pc.replace_substring_regex(text, r"\D", "")
+    digits = pc.if_else(pc.equal(pc.utf8_length(digits), 12),
+                        pc.binary_join_element_wise(digits, "00", ""), digits)
+    digits = pd.Series(digits.to_pylist(), index=texts.index, dtype="str")
+    # A strict format: hour 24 or 25, or 30 February, is no time (a lenient
+    # read would roll it into the next day).
+    moment = pd.to_datetime(digits.where(spelled), format="%Y%m%d%H%M%S", errors="coerce")
+    on_hour = digits.str.slice(10) == "0000"
+    problem = pd.Series("", index=texts.index, dtype="str")
+    problem = problem.mask(~spelled, "not in a spelling the publisher uses")
+    problem = problem.mask(spelled & moment.isna(), "not a real date and hour")
+    problem = problem.mask(spelled & moment.notna() & ~on_hour, "not on the hour")
+    return moment.where(problem == "").dt.tz_localize(BEIJING), problem
+
+
 def parse_timepoint(text: str) -> datetime | None:
-    """`2026-10-01 13:00:00` or `2026/10/1 13:00` as tz-aware Beijing time, else None."""
-    for fmt in TIMEPOINT_FORMATS:
-        try:
-            moment = datetime.strptime(text.strip(), fmt)
-        except ValueError:
-            continue
-        if (moment.minute, moment.second) != (0, 0):
-            return None
-        return moment.replace(tzinfo=BEIJING)
-    return None
+    """One timepoint (`2026-10-01T1300`) as a tz-aware Beijing time, else None."""
+    ts, _problem = read_timepoints(pd.Series([text], dtype="str"))
+    return None if pd.isna(ts.iat[0]) else ts.iat[0].to_pydatetime()
 
 
 def _number(text: str) -> float | str:
@@ -280,13 +342,6 @@ def _bad_cells(bad: list[tuple[str, str, str]], line: int, raw: str) -> Reject:
 
 def _coordinate(text: str) -> float:
     return float(text) if _NUMBER.match(text) else float("nan")
-
-
-def _as_date(digits: str) -> date | None:
-    try:
-        return datetime.strptime(digits, "%Y%m%d").date()
-    except ValueError:
-        return None
 
 
 def _to_frame(rows: list[dict[str, object]]) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Demo feed: synthetic station archive files in the real `china_sites_YYYYMMDD.csv` format.
 
-The files are written for the demo stations of reference/air_stations.csv, so
+The files are written for the demo stations (reference/air/demo_stations.csv), so
 the whole pipeline (landing, parser, quarantine, AQI, reports, alerts) can run
 without the real national feed. The values are synthetic but plausible for
 the Yangtze River Delta: seasonal and diurnal cycles, a north-south gradient,

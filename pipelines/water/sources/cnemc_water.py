@@ -19,7 +19,14 @@ break or `&#10;`). `--` is missing. 水质类别 is the publisher's class: kept 
 监测时间 is `MM-DD HH:MM` without a year: the year is the fetch time's, unless
 that puts the reading after the fetch (plus a tolerance for clocks), in which
 case it is the previous year (a December reading fetched in January). A date
-that does not exist (02-30) is refused.
+that does not exist (02-30) is refused. The page carries no other date (not
+in its fields, not in its cells), so its fetch time cannot be read from it:
+when the only fetch time is a file's modification time and it puts no
+reading in the window, the page is refused with one line asking for
+--fetched-at, instead of every reading being quarantined for a guessed year.
+
+A value outside its plausible range (checks/water_readings.yaml `cells`) is
+refused cell by cell like a malformed one (common.refuse_out_of_range).
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ from pipelines.water.sources.common import (
     feed_class,
     item_column,
     normalise_province,
+    refuse_out_of_range,
+    refused_list,
     registry_by_feed_name,
     to_frame,
     unregistered_code,
@@ -83,23 +92,38 @@ class PageInfo:
     records: int | None
 
 
+@dataclass(frozen=True)
+class _Origin:
+    """Where a kept record came from: its page's prefix and columns, and its cells."""
+
+    where: str
+    positions: dict[str, int]  # item or meta key -> position in the record
+    cells: list
+
+
 def parse_pages(pages: list[Page], *, fetched_at: datetime, tolerance: timedelta,
-                max_age: timedelta) -> ParseResult:
+                max_age: timedelta, fetched_at_is_file_time: bool = False) -> ParseResult:
     """Parse the pages of one fetch into PARSED_COLUMNS.
 
     `fetched_at` (tz-aware) gives the year of each reading; the window the
     checks hold readings to is [fetched_at - max_age, fetched_at + tolerance].
     A page that is not a JSON release page is an InputError naming it.
+    `fetched_at_is_file_time`: `fetched_at` is only a file's modification
+    time (nobody recorded the fetch); when it puts no reading in the window
+    it is wrong, not the readings, and the pages are an InputError saying
+    to pass --fetched-at.
     """
     registry = registry_by_feed_name()
     fetched = fetched_at.astimezone(BEIJING)
     frames: list[pd.DataFrame] = []
     rejects: list[Reject] = []
+    origins: list[_Origin] = []  # per kept record, in the order of the frames
     first_seen: dict[tuple[str, datetime], str] = {}
     for number, page in enumerate(pages, start=1):
         payload = load_page(page)
         columns = header_columns(payload["thead"], page.name)
         where = f"page {number}, " if len(pages) > 1 else ""
+        positions = {str(key): i for i, (kind, key, _) in enumerate(columns) if key}
         values = PageValues(payload["tbody"], columns)
         kept: list[dict[str, object]] = []
         for index, cells in enumerate(payload["tbody"], start=1):
@@ -115,10 +139,47 @@ def parse_pages(pages: list[Page], *, fetched_at: datetime, tolerance: timedelta
                 continue
             first_seen[key] = f"{page.name} record {index}"
             kept.append(parsed)
+            origins.append(_Origin(where, positions, cells))
         frames.append(values.frame(kept))
     window = (fetched - max_age, fetched + tolerance)
-    return ParseResult(frame=to_frame(pd.concat(frames, ignore_index=True)), rejects=rejects,
+    frame = to_frame(pd.concat(frames, ignore_index=True))
+    if fetched_at_is_file_time:
+        _check_file_time(frame, origins, window, fetched, max_age,
+                         ", ".join(p.name for p in pages))
+
+    def origin(position: int, item: str) -> tuple[str, str, str | None, str]:
+        record = origins[position]
+        return (record.where, item, _short(record.cells[record.positions[item]]),
+                _raw(record.cells))
+
+    return ParseResult(frame=refuse_out_of_range(frame, rejects, origin), rejects=rejects,
                        window=window)
+
+
+def _check_file_time(frame: pd.DataFrame, origins: list[_Origin],
+                     window: tuple[datetime, datetime], fetched: datetime, max_age: timedelta,
+                     names: str) -> None:
+    """InputError when a file's time, taken for the fetch time, puts no reading in the window.
+
+    Nothing else on the page dates it, so a page copied or archived later
+    would otherwise have every reading quarantined for a year and a window
+    guessed from the copy. Some readings inside: the file's time is close
+    enough, and the checks judge the rest as they would with a known fetch.
+    """
+    if frame.empty:
+        return
+    ts = frame["ts"]
+    if ((ts >= window[0]) & (ts <= window[1])).any():
+        return
+    stamps = [_text(o.cells[o.positions["time"]]) for o in origins]
+    if all((m := _TIME.match(s)) and m["y"] for s in stamps):
+        first, last = ts.min(), ts.max()
+        said = f"readings dated {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    else:
+        said = "readings carry no year (MM-DD HH:MM)"
+    raise InputError(f"{said}; the file's time {fetched:%Y-%m-%d} puts none of them in the "
+                     f"last {max_age.days} days: pass --fetched-at with the time the page was "
+                     "fetched", file=names)
 
 
 class PageValues:
@@ -246,7 +307,7 @@ def header_columns(thead: list, name: str) -> list[tuple[str, str | None, float]
 
 _META_FIELDS = ("section_code", "section_name", "ts", "sample_kind", "feed_class",
                 "feed_province", "feed_basin", "feed_city", "feed_river", "below_detection",
-                "source_line")
+                "items_refused", "source_line")
 
 
 def _row(cells: object, line: int, columns: list[tuple[str, str | None, float]],
@@ -298,7 +359,9 @@ def _row(cells: object, line: int, columns: list[tuple[str, str | None, float]],
         "section_name": section_name, "ts": ts, "sample_kind": "auto",
         "feed_class": feed_class(_text(meta.get("class"))),
         "feed_province": province, "feed_basin": _none_if_missing(_text(meta.get("basin"))),
-        "feed_city": city, "feed_river": river, "below_detection": None, "source_line": line,
+        "feed_city": city, "feed_river": river, "below_detection": None,
+        "items_refused": refused_list([page.items[slot][1] for slot in problems]),
+        "source_line": line,
     }
 
 

@@ -1,4 +1,4 @@
-"""Demo feeds for the registry's sections, in the real formats.
+"""Demo feeds for the registry's demo sections, in the real formats.
 
 - write_snapshot(): the real-time release (cnemc-water JSON page) as a fetch
   at a given time would see it: every registry section's reading of the last
@@ -88,7 +88,9 @@ def _n(seed: int, stream: int, *keys: object) -> float:
 
 
 def demo_sections() -> pd.DataFrame:
-    return load_sections().sort_values("section_code").reset_index(drop=True)
+    """The demo entries of the section registry (demo == true); real sections get no feed."""
+    sections = load_sections()
+    return sections.loc[sections["demo"]].sort_values("section_code").reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- the model

@@ -34,7 +34,13 @@ from pipelines.core.errors import InputError
 from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
 from pipelines.core.timeutil import BEIJING
 from pipelines.water.reference import load_sections
-from pipelines.water.sources.common import NUMBER, item_column, to_frame
+from pipelines.water.sources.common import (
+    NUMBER,
+    item_column,
+    refuse_out_of_range,
+    refused_list,
+    to_frame,
+)
 
 META = {"断面编码": "code", "section_code": "code", "断面名称": "name", "section_name": "name",
         "采样日期": "date", "sample_date": "date", "采样时间": "time", "sample_time": "time"}
@@ -68,6 +74,7 @@ def parse_lab_monthly(path: Path, *, name: str | None = None,
     names = dict(zip(load_sections()["section_code"], load_sections()["section_name"],
                      strict=True))
     rows: list[dict[str, object]] = []
+    kept_cells: list[list[str]] = []  # each kept row's cells, for its refused cells' rejects
     rejects: list[Reject] = []
     first: dict[tuple[str, datetime], int] = {}
     for line, cells in lines:
@@ -82,7 +89,17 @@ def parse_lab_monthly(path: Path, *, name: str | None = None,
             continue
         first[key] = line
         rows.append(row)
-    return ParseResult(frame=to_frame(rows), rejects=rejects, window=month_window(name))
+        kept_cells.append(cells)
+    position_of = {key: (i, label) for i, (kind, key, _, label) in enumerate(columns)
+                   if kind == "item"}
+
+    def origin(position: int, item: str) -> tuple[str, str, str | None, str]:
+        cells = kept_cells[position]
+        at, label = position_of[item]
+        return "", label, cells[at].strip(), ",".join(cells)
+
+    frame = refuse_out_of_range(to_frame(rows), rejects, origin)
+    return ParseResult(frame=frame, rejects=rejects, window=month_window(name))
 
 
 def month_window(name: str) -> tuple[datetime, datetime] | None:
@@ -130,6 +147,7 @@ def _row(cells: list[str], line: int, columns: list[tuple[str, str, float, str]]
     values: dict[str, float] = {}
     below: list[str] = []
     bad: list[Reject] = []
+    bad_items: list[str] = []
     for (kind, key, factor, header), cell in zip(columns, cells, strict=True):
         text = cell.strip()
         if kind == "meta":
@@ -143,6 +161,7 @@ def _row(cells: list[str], line: int, columns: list[tuple[str, str, float, str]]
             if not NUMBER.match(limit) or float(limit) < 0:
                 bad.append(Reject(f"bad detection limit in {key}", line=line, field=header,
                                   value=text, raw=raw))
+                bad_items.append(key)
                 continue
             values[key] = float(limit) * factor * factor_below
             below.append(key)
@@ -151,11 +170,13 @@ def _row(cells: list[str], line: int, columns: list[tuple[str, str, float, str]]
             if value < 0:
                 bad.append(Reject(f"negative value in {key}", line=line, field=header,
                                   value=text, raw=raw))
+                bad_items.append(key)
             else:
                 values[key] = value * factor
         else:
             bad.append(Reject(f"not a number in {key}", line=line, field=header, value=text,
                               raw=raw))
+            bad_items.append(key)
     code = meta.get("code", "")
     if not code:
         rejects.append(Reject("empty section code", line=line, field="断面编码", raw=raw))
@@ -176,7 +197,8 @@ def _row(cells: list[str], line: int, columns: list[tuple[str, str, float, str]]
         "section_code": code, "section_name": meta.get("name") or names.get(code) or code,
         "ts": ts, "sample_kind": "lab", "feed_class": None, "feed_province": None,
         "feed_basin": None, "feed_city": None, "feed_river": None,
-        "below_detection": ",".join(below) or None, "source_line": line,
+        "below_detection": ",".join(below) or None, "items_refused": refused_list(bad_items),
+        "source_line": line,
     }
     row.update(values)
     return row

@@ -70,3 +70,32 @@ def decode_text(data: bytes, name: str) -> str:
     except UnicodeDecodeError as exc:
         raise InputError(f"neither UTF-8 nor GB18030 text (bad byte at {exc.start})",
                          file=name) from None
+
+
+def read_csv_table(text: str, name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """A CSV's header and its non-blank rows with their line numbers.
+
+    InputError for a file with no header (empty, or only separators) or no
+    rows, and for what csv refuses (a cell over its 128 KiB field limit).
+    """
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue  # blank line
+            if header is None:
+                header = cells
+            else:
+                rows.append((reader.line_num, cells))
+    except csv.Error as exc:
+        raise InputError(f"not a CSV table: {exc}", file=name, row=reader.line_num) from None
+    if header is None:
+        raise InputError("empty file", file=name)
+    if not rows:
+        raise InputError("no rows", file=name)
+    return header, rows

@@ -10,8 +10,6 @@ averaging hour, as CNEMC's real-time releases do (their notes: the value of
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from dataclasses import dataclass
@@ -32,7 +30,7 @@ from pipelines.air.schema import (
 )
 from pipelines.air.sources.day_files import DayClaim, date_in_name, day_start
 from pipelines.core.errors import InputError
-from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
+from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text, read_csv_table
 from pipelines.core.timeutil import BEIJING
 
 # Archive column -> parsed column. o3_24h, o3_8h, o3_8h_24h, no2_24h and
@@ -198,24 +196,8 @@ def _read_table(path: Path, name: str) -> _Table:
     text = _decode(path, name)
     if not text.strip():
         raise InputError("empty file", file=name)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    try:
-        for cells in reader:
-            if not any(c.strip() for c in cells):
-                continue  # blank line
-            if header is None:
-                header = cells
-            else:
-                rows.append((reader.line_num, cells))
-    except csv.Error as exc:  # a cell over csv's field size limit (128 KiB), say
-        raise InputError(f"not a CSV table: {exc}", file=name, row=reader.line_num) from None
-    if header is None:  # only separators, no content
-        raise InputError("empty file", file=name)
+    header, rows = read_csv_table(text, name)
     columns = _header_positions(header, name)
-    if not rows:
-        raise InputError("no rows", file=name)
     return _Table(name=name, columns=columns, width=len(header), rows=rows)
 
 

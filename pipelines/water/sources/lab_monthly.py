@@ -24,14 +24,12 @@ The contract envmon reads (no national exchange format is public):
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 import re
 from datetime import datetime, time
 from pathlib import Path
 
 from pipelines.core.errors import InputError
-from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text
+from pipelines.core.parsing import MISSING_TOKENS, ParseResult, Reject, decode_text, read_csv_table
 from pipelines.core.timeutil import BEIJING
 from pipelines.water.reference import load_sections
 from pipelines.water.sources.common import (
@@ -53,24 +51,8 @@ def parse_lab_monthly(path: Path, *, name: str | None = None,
     path = Path(path)
     name = name or path.name
     text = decode_text(path.read_bytes(), name)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    lines: list[tuple[int, list[str]]] = []
-    try:
-        for cells in reader:
-            if not any(c.strip() for c in cells):
-                continue
-            if header is None:
-                header = cells
-            else:
-                lines.append((reader.line_num, cells))
-    except csv.Error as exc:  # a cell over csv's field size limit (128 KiB), say
-        raise InputError(f"not a CSV table: {exc}", file=name, row=reader.line_num) from None
-    if header is None:
-        raise InputError("empty file", file=name)
+    header, lines = read_csv_table(text, name)
     columns = _columns(header, name)
-    if not lines:
-        raise InputError("no rows", file=name)
     names = dict(zip(load_sections()["section_code"], load_sections()["section_name"],
                      strict=True))
     rows: list[dict[str, object]] = []

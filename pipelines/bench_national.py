@@ -4,7 +4,7 @@ Issue 7's scale benchmark. For each domain, in a throw-away work directory:
 
 - air: --stations hourly stations (the demo ones plus copies derived the way
   pipelines/bench.py derives them), daily `china_sites_YYYYMMDD.csv` files;
-- water: --sections sections (the 23 of reference/water/sections.csv plus
+- water: --sections sections (the 23 of reference/water/demo_sections.csv plus
   derived copies, written as water/sections.csv into a temporary
   ENVMON_REFERENCE_DIR, which reference_path() prefers over the bundled file),
   one cnemc-water release page per 4-hour fetch;
@@ -358,11 +358,16 @@ def derived_sections(rows: list[dict[str, str]], count: int) -> list[dict[str, s
 
 
 def write_sections(directory: Path, count: int) -> int:
-    """Write reference/water/sections.csv plus derived sections under `directory`."""
-    from pipelines.core import reference
-    from pipelines.water.reference import SECTIONS_FILE
+    """Write the demo sections plus derived copies as water/sections.csv under `directory`.
 
-    source = reference.reference_path(SECTIONS_FILE)
+    The demo sections are the templates: they carry the targets, boundary
+    pairs and flows the real registry leaves to a bureau, and the demo feed
+    writes readings for demo sections only.
+    """
+    from pipelines.core import reference
+    from pipelines.water.reference import DEMO_SECTIONS_FILE, SECTIONS_FILE
+
+    source = reference.reference_path(DEMO_SECTIONS_FILE)
     with source.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         fields, rows = list(reader.fieldnames or []), list(reader)

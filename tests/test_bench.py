@@ -115,7 +115,10 @@ def test_write_sections_is_a_valid_registry(tmp_path: Path, monkeypatch) -> None
     monkeypatch.setenv("ENVMON_REFERENCE_DIR", str(tmp_path))
     clear_cache()
     try:
-        assert len(load_sections()) == 60
+        sections = load_sections()
+        # the demo sections are the templates: targets and boundary pairs for the marts
+        assert len(sections) == 60 and sections["demo"].all()
+        assert sections["cross_boundary"].sum() > 0 and sections["target_class"].notna().any()
     finally:
         monkeypatch.delenv("ENVMON_REFERENCE_DIR")
         clear_cache()

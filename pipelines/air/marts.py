@@ -22,13 +22,14 @@ _PART = "daily"
 def rebuild_daily(day: str) -> tuple[int, int]:
     """Recompute both daily marts for `day` (YYYY-MM-DD); returns their row counts."""
     from pipelines.air.daily import daily_city, daily_station
-    from pipelines.air.registry import station_places
+    from pipelines.air.registry import city_assessment_stations
 
     hourly = preferred_hours(lake.read_partition(schema.HOURLY_DATASET, "date", day,
                                                  schema.hourly_arrow_schema()))
     hourly = hourly.assign(date=day)
     stations = daily_station(hourly) if not hourly.empty else pd.DataFrame()
-    cities = daily_city(stations, station_places()) if not stations.empty else pd.DataFrame()
+    cities = (daily_city(stations, city_assessment_stations()) if not stations.empty
+              else pd.DataFrame())
     for name, frame in ((DAILY_STATION, stations), (DAILY_CITY, cities)):
         frame = frame.drop(columns=["date"], errors="ignore")
         lake.replace_partition(name, frame, partition_col="date", value=day, part=_PART,

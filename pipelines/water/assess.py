@@ -19,8 +19,8 @@ from pipelines.water.classify import classify
 from pipelines.water.reference import class_rank, load_classes, registry_values
 from pipelines.water.tli import tli
 
-_SECTION_ATTRS = ("section_name", "province_code", "city_code", "water_body", "water_name",
-                  "registered")
+_SECTION_ATTRS = ("section_name", "province_code", "city_code", "water_body",
+                  "water_type_source", "water_name", "registered")
 
 
 def preferred(readings: pd.DataFrame) -> pd.DataFrame:

@@ -30,28 +30,31 @@ from pipelines.core.timeutil import BEIJING
 from pipelines.water import schema
 from pipelines.water.sources import FORMATS
 
-# Heuristic for sections the registry does not know: their water body decides
-# which TP table applies. Names of lakes and reservoirs end like this.
-_LAKE_SUFFIXES = ("湖", "水库", "荡", "淀", "漾")
-
 
 def shape_readings(frame: pd.DataFrame, source: str, run_id: str) -> pd.DataFrame:
     """Checked parsed rows -> water_readings: registry, GB 3838 class, provenance."""
     from pipelines.water.classify import class_complete, classify
-    from pipelines.water.reference import province_names_zh, registry_values
+    from pipelines.water.reference import (
+        WATER_TYPE_GUESSED,
+        guess_water_body,
+        province_names_zh,
+        registry_values,
+    )
     from pipelines.water.sources.common import normalise_province
 
     out = without_refused(frame.reset_index(drop=True))
     known, registered = registry_values(out["section_code"], (
-        "province_code", "city_code", "water_body", "water_name", "section_name"))
+        "province_code", "city_code", "water_body", "water_type_source", "water_name",
+        "section_name"))
     out["registered"] = known
     # Unregistered: what the feed itself says.
     unknown = out.loc[~known]
     by_name = {normalise_province(n): c for c, n in province_names_zh().items()}
     feed_province = unknown["feed_province"].fillna("").map(normalise_province).map(by_name)
     named = unknown["feed_river"].fillna(unknown["section_name"]).fillna("")
-    guessed = named.map(lambda n: "lake" if str(n).endswith(_LAKE_SUFFIXES) else "river")
-    fallbacks = {"province_code": feed_province, "water_body": guessed,
+    # Not in the registry: lake or river is guessed from the name, and says so.
+    fallbacks = {"province_code": feed_province, "water_body": named.map(guess_water_body),
+                 "water_type_source": pd.Series(WATER_TYPE_GUESSED, index=unknown.index),
                  "water_name": out["feed_river"], "section_name": out["section_name"]}
     for column, values in registered.items():
         otherwise = fallbacks.get(column)

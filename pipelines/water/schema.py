@@ -39,7 +39,8 @@ PARSED_COLUMNS: tuple[str, ...] = (
 )
 
 SECTION_COLUMNS: tuple[str, ...] = (
-    "section_name", "province_code", "city_code", "water_body", "water_name", "registered",
+    "section_name", "province_code", "city_code", "water_body", "water_type_source",
+    "water_name", "registered",
 )
 
 CLASS_COLUMNS: tuple[str, ...] = (
@@ -85,6 +86,7 @@ FACTOR_COLUMNS: tuple[str, ...] = (
 )
 
 _TEXT = {"section_code", "section_name", "province_code", "city_code", "water_body",
+         "water_type_source",
          "water_name", "sample_kind", "water_class", "deciding_items", "tn_class",
          "fecal_coliform_class", "feed_class", "feed_province", "feed_basin", "feed_city",
          "feed_river", "below_detection", "items_refused", "source", "run_id", "upstream_code",

@@ -48,6 +48,9 @@ def test_release_names_resolve_to_registry_sections(envmon_home: Path) -> None:
     assert frame.loc["红旗塘大坝", "section_code"] == "W31003"
     assert frame.loc["西半湖湖心", "section_code"] == "W34003"
     assert frame.loc["古北口", "section_code"] == "unregistered:北京:古北口"
+    # real release names once held by demo rows: the real sections get them
+    assert frame.loc["王江泾", "section_code"] == "W33004"
+    assert frame.loc["小柳巷", "section_code"] == "W34016"
 
     readings = shape_readings(frame.reset_index(drop=True), "test", "run").set_index(
         "section_code")
@@ -57,6 +60,14 @@ def test_release_names_resolve_to_registry_sections(envmon_home: Path) -> None:
     assert lake["water_class"] == "IV"
     assert readings.loc["W31002", "water_body"] == "river"
     assert readings.loc["W31002", "water_class"] == "II"
+    # where lake or river came from travels with every reading and into the marts
+    assert lake["water_type_source"] == "registry"
+    assert readings.loc["unregistered:北京:古北口", "water_type_source"] == "guessed-from-name"
+    from pipelines.water.assess import assess_sums, period_sums
+
+    month = assess_sums(period_sums(readings.reset_index())).set_index("section_code")
+    assert month["water_type_source"].to_dict() == readings.groupby(level=0)[
+        "water_type_source"].last().to_dict()
 
 
 def test_sections_without_a_known_type_are_guessed_and_say_so() -> None:
@@ -70,7 +81,7 @@ def test_sections_without_a_known_type_are_guessed_and_say_so() -> None:
 def test_real_sections_are_cited_and_say_what_to_fill() -> None:
     sections = reference.load_sections()
     real = sections.loc[~sections["demo"]]
-    assert len(real) == 33
+    assert len(real) == 35
     assert real["section_code"].str.fullmatch(r"W3[1-4]\d{3}").all()
     assert (real["sources"] != "").all()
     assert (real["to_fill"].str.contains("target_class")).all()
@@ -121,16 +132,16 @@ def test_a_real_row_takes_its_release_name_from_a_demo_row(tmp_path: Path, use_d
     path = copy / "water" / "sections.csv"
     text = path.read_text(encoding="utf-8")
     line = [x for x in text.splitlines() if x.startswith("W33002,")][0]
-    path.write_text(text + line.replace("W33002,斜路港,斜路港", "W33009,王江泾,王江泾") + "\n",
-                    encoding="utf-8")
+    clash = line.replace("W33002,斜路港,斜路港", "W33009,运河苏浙交界,运河苏浙交界")
+    path.write_text(text + clash + "\n", encoding="utf-8")
     sections = reference.load_sections().set_index("section_code")
-    assert sections.loc["W33009", "feed_name"] == "王江泾"
-    assert sections.loc["YW007", "feed_name"] == "王江泾（演示）"
+    assert sections.loc["W33009", "feed_name"] == "运河苏浙交界"
+    assert sections.loc["YW007", "feed_name"] == "运河苏浙交界（演示）"
     from pipelines.water.sources.common import registry_by_feed_name
 
     names = registry_by_feed_name()
-    assert names[("浙江", "王江泾")] == "W33009"
-    assert names[("浙江", "王江泾（演示）")] == "YW007"
+    assert names[("浙江", "运河苏浙交界")] == "W33009"
+    assert names[("浙江", "运河苏浙交界（演示）")] == "YW007"
     # the view says the same
     from pipelines.core.warehouse import build
 
@@ -140,7 +151,7 @@ def test_a_real_row_takes_its_release_name_from_a_demo_row(tmp_path: Path, use_d
                                 "section_code IN ('W33009', 'YW007')").fetchall())
     finally:
         con.close()
-    assert view == {"W33009": "王江泾", "YW007": "王江泾（演示）"}
+    assert view == {"W33009": "运河苏浙交界", "YW007": "运河苏浙交界（演示）"}
 
 
 @pytest.mark.parametrize(("file", "old", "new", "message"), [

@@ -23,7 +23,7 @@ def _written(out_dir: Path) -> pd.DataFrame:
 
 def test_import_a_release_page(out_dir: Path, use_dir) -> None:
     report = import_water_sections([PAGE], out_dir)
-    assert report.rows_read == 10 and report.kept == 8
+    assert report.rows_read == 12 and report.kept == 10
     assert report.outside == {"北京市": 1}
     # the same section twice with different facts: the first kept, reported
     assert report.duplicates == ["江苏省 沙渚: release_page.json record 10 dropped, "
@@ -38,7 +38,7 @@ def test_import_a_release_page(out_dir: Path, use_dir) -> None:
     assert rows.loc["太浦河桥", "sources"] == "issue-12;import of release_page.json"
     # new ones: the next code of their province, facts the page gave, the rest to fill
     new = rows.loc["南湖"]
-    assert new["section_code"] == "W33004" and new["city_code"] == "330400"
+    assert new["section_code"] == "W33005" and new["city_code"] == "330400"
     assert new["water_name"] == "南湖" and new["water_body"] == ""
     assert new["confirmed_facts"] == ("section_name;feed_name;province_code;basin;city_code;"
                                       "water_name")
@@ -46,14 +46,14 @@ def test_import_a_release_page(out_dir: Path, use_dir) -> None:
     assert new["sources"] == "import of release_page.json" and new["demo"] == "false"
     # a county-level city in 所在地市 -> its prefecture
     assert rows.loc["新断面桥", ["section_code", "city_code"]].tolist() == ["W32013", "320500"]
-    assert len(rows) == 33 + 2
+    assert len(rows) == 35 + 2
     assert any("in the registry but not in this list (kept): 27" in line
                for line in report.lines())
 
     use_dir(out_dir)
     loaded = reference.load_sections().set_index("section_code")
     # no type given: guessed from the water's name, and it says so
-    assert loaded.loc["W33004", ["water_body", "water_type_source"]].tolist() == [
+    assert loaded.loc["W33005", ["water_body", "water_type_source"]].tolist() == [
         "lake", "guessed-from-name"]
     assert loaded["demo"].sum() == 23  # the demo sections still come with it
 
@@ -69,11 +69,11 @@ def test_import_a_section_list_csv_in_gb18030(tmp_path: Path, out_dir: Path,
                               "given: skipped"]
     rows = _written(out_dir).set_index("feed_name")
     assert rows.loc["湖州测试河口", ["section_code", "water_body", "water_name"]].tolist() == [
-        "W33004", "river", "苕溪"]
+        "W33005", "river", "苕溪"]
     assert "water_body" in rows.loc["湖州测试河口", "confirmed_facts"]
     use_dir(out_dir)
     assert reference.load_sections().set_index("section_code").loc[
-        "W33004", "water_type_source"] == "registry"
+        "W33005", "water_type_source"] == "registry"
 
 
 def test_reimport_keeps_codes_and_what_a_bureau_set(out_dir: Path) -> None:
@@ -86,9 +86,9 @@ def test_reimport_keeps_codes_and_what_a_bureau_set(out_dir: Path) -> None:
     report = import_water_sections([PAGE], out_dir)
     again = _written(out_dir).set_index("feed_name")
     assert again.loc["南湖", ["section_code", "target_class", "water_body"]].tolist() == [
-        "W33004", "III", "lake"]
+        "W33005", "III", "lake"]
     assert len(again) == len(text.splitlines()) - 1
-    assert "new sections: 0; already in the registry: 8" in report.lines()
+    assert "new sections: 0; already in the registry: 10" in report.lines()
 
 
 def test_a_file_that_is_not_a_section_list(tmp_path: Path, out_dir: Path) -> None:

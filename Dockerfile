@@ -39,18 +39,18 @@ WORKDIR /opt/envmon
 COPY --chown=airflow:0 pyproject.toml uv.lock ./
 RUN /opt/envmon/.tools/bin/uv sync --frozen --no-dev --no-install-project --python /usr/local/bin/python3.11
 COPY --chown=airflow:0 README.md ./
-COPY --chown=airflow:0 pipelines ./pipelines
+COPY --chown=airflow:0 envmon ./envmon
 COPY --chown=airflow:0 checks ./checks
 COPY --chown=airflow:0 config ./config
 COPY --chown=airflow:0 reference ./reference
 COPY --chown=airflow:0 warehouse ./warehouse
 COPY --chown=airflow:0 dags ./dags
 COPY --chown=airflow:0 scripts ./scripts
-# The project itself, editable: pipelines/ finds reference/, config/, checks/
+# The project itself, editable: envmon/ finds reference/, config/, checks/
 # and warehouse/ beside it in /opt/envmon, and `envmon` is on PATH.
 RUN /opt/envmon/.tools/bin/uv sync --frozen --no-dev --python /usr/local/bin/python3.11 \
     && /opt/envmon/.venv/bin/airflow version \
-    && /opt/envmon/.venv/bin/python -c "import pipelines.air.tasks, checks.runner"
+    && /opt/envmon/.venv/bin/python -c "import envmon.air.tasks, checks.runner"
 
 ENV PATH=/opt/envmon/.venv/bin:${PATH} \
     VIRTUAL_ENV=/opt/envmon/.venv \

@@ -18,8 +18,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from pipelines.core.atomic import write_bytes_atomic
-from pipelines.core.settings import CHECKS_DIR, home
+from envmon.core.atomic import write_bytes_atomic
+from envmon.core.settings import CHECKS_DIR, home
 
 _LOCK = threading.Lock()
 _CONTEXTS: dict[Path, Any] = {}

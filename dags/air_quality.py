@@ -1,6 +1,6 @@
 """Hourly air-quality ingestion: pull, check, load, rebuild the warehouse.
 
-Orchestration only; the work is in pipelines/air/tasks.py. Catchup is on, so
+Orchestration only; the work is in envmon/air/tasks.py. Catchup is on, so
 unpausing the DAG (or `airflow backfill create`) loads every hour since
 ENVMON_AIR_START.
 """
@@ -13,7 +13,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Asset, task
 
-from pipelines.alerts.tasks import notify_task_failure
+from envmon.alerts.tasks import notify_task_failure
 
 AIR_HOURLY = Asset("envmon://lake/air_hourly")
 AIR_DAILY_STATION = Asset("envmon://lake/air_daily_station")
@@ -36,19 +36,19 @@ with DAG(
 
     @task
     def sources() -> list[str]:
-        from pipelines.air.tasks import scheduled_sources
+        from envmon.air.tasks import scheduled_sources
 
         return scheduled_sources()
 
     @task(outlets=[AIR_HOURLY, AIR_DAILY_STATION, AIR_DAILY_CITY], max_active_tis_per_dag=2)
     def pull(source: str, data_interval_end=None) -> dict:
-        from pipelines.air.tasks import pull_for_interval
+        from envmon.air.tasks import pull_for_interval
 
         return pull_for_interval(source, data_interval_end)
 
     @task(outlets=[WAREHOUSE])
     def build_warehouse() -> str:
-        from pipelines.air.tasks import build_warehouse as build
+        from envmon.air.tasks import build_warehouse as build
 
         return build()
 

@@ -1,6 +1,6 @@
 """Evaluate the alert rules after each load, and deliver the outbox.
 
-Orchestration only; the work is in pipelines/alerts/tasks.py. Runs when any
+Orchestration only; the work is in envmon/alerts/tasks.py. Runs when any
 domain DAG updates a lake dataset or the warehouse (AssetAny), and also
 every 30 minutes: staleness (a source that stopped delivering) produces no
 asset event, so it needs a clock. Rules read all the data every run, so
@@ -16,7 +16,7 @@ from airflow.sdk import DAG, Asset, AssetAny, task
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from pipelines.alerts.tasks import notify_task_failure
+from envmon.alerts.tasks import notify_task_failure
 
 # The lake datasets the rules read (config/alerts.yaml `requires`), as the
 # domain DAGs declare them in their outlets, and the warehouse they rebuild.
@@ -42,7 +42,7 @@ with DAG(
 
     @task
     def evaluate() -> dict:
-        from pipelines.alerts.tasks import evaluate_rules
+        from envmon.alerts.tasks import evaluate_rules
 
         return evaluate_rules()
 
@@ -50,7 +50,7 @@ with DAG(
     # out when this run's evaluation failed.
     @task(trigger_rule="all_done")
     def deliver() -> dict:
-        from pipelines.alerts.tasks import deliver_outbox
+        from envmon.alerts.tasks import deliver_outbox
 
         return deliver_outbox()
 

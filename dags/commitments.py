@@ -1,6 +1,6 @@
 """Commitment status and the monthly report.
 
-Orchestration only; the work is in pipelines/reporting/tasks.py. Runs when
+Orchestration only; the work is in envmon/reporting/tasks.py. Runs when
 any domain DAG updates a lake dataset the indicators read (AssetAny), so the
 status follows the data, and on the 1st of each month at 06:00 Beijing for
 the closing report of the month before. Each run recomputes
@@ -18,7 +18,7 @@ from airflow.sdk import DAG, Asset, AssetAny, Param, task
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from pipelines.alerts.tasks import notify_task_failure
+from envmon.alerts.tasks import notify_task_failure
 
 # The lake datasets the indicators read, as the domain DAGs name them in
 # their outlets (dags/air_quality.py, dags/water_quality.py, dags/hazwaste.py).
@@ -47,7 +47,7 @@ with DAG(
 
     @task(outlets=[COMMITMENT_STATUS])
     def report(dag_run=None, params=None) -> dict:
-        from pipelines.reporting.tasks import report_for_run
+        from envmon.reporting.tasks import report_for_run
 
         return report_for_run(run_type=str(getattr(dag_run.run_type, "value", dag_run.run_type)),
                               logical_date=dag_run.logical_date, run_after=dag_run.run_after,

@@ -1,6 +1,6 @@
 """Daily hazardous-waste manifests: pull the day's exports, recompute anomalies, rebuild.
 
-Orchestration only; the work is in pipelines/hazwaste/tasks.py. A run
+Orchestration only; the work is in envmon/hazwaste/tasks.py. A run
 ending at 00:00 Beijing loads the export of the day that just ended. Catchup
 is on, so unpausing the DAG (or `airflow backfill create`) loads every day
 since ENVMON_HAZWASTE_START; anomalies are recomputed from everything stored
@@ -15,7 +15,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Asset, task
 
-from pipelines.alerts.tasks import notify_task_failure
+from envmon.alerts.tasks import notify_task_failure
 
 HW_MANIFESTS = Asset("envmon://lake/hw_manifests")
 HW_WASTE_LINES = Asset("envmon://lake/hw_waste_lines")
@@ -42,25 +42,25 @@ with DAG(
 
     @task
     def sources() -> list[str]:
-        from pipelines.hazwaste.tasks import scheduled_sources
+        from envmon.hazwaste.tasks import scheduled_sources
 
         return scheduled_sources()
 
     @task(outlets=[HW_MANIFESTS, HW_WASTE_LINES, HW_EVENTS, HW_APPROVALS])
     def pull(source: str, data_interval_end=None) -> dict:
-        from pipelines.hazwaste.tasks import pull_for_interval
+        from envmon.hazwaste.tasks import pull_for_interval
 
         return pull_for_interval(source, data_interval_end)
 
     @task(outlets=[HW_MANIFEST_STATE, HW_ANOMALIES])
     def detect_anomalies() -> dict:
-        from pipelines.hazwaste.tasks import detect_anomalies as detect
+        from envmon.hazwaste.tasks import detect_anomalies as detect
 
         return detect()
 
     @task(outlets=[WAREHOUSE])
     def build_warehouse() -> str:
-        from pipelines.hazwaste.tasks import build_warehouse as build
+        from envmon.hazwaste.tasks import build_warehouse as build
 
         return build()
 

@@ -2,7 +2,7 @@
 recompute the daily and monthly marts (class, target compliance, TLI, compensation) and
 rebuild the warehouse.
 
-Orchestration only; the work is in pipelines/water/tasks.py. The automatic
+Orchestration only; the work is in envmon/water/tasks.py. The automatic
 stations report every 4 hours (00, 04, ... 20 Beijing), so the DAG runs at
 those times. Catchup is on: for the demo source each past run regenerates the
 page of its time; the real release only shows the present (see the task).
@@ -16,7 +16,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Asset, task
 
-from pipelines.alerts.tasks import notify_task_failure
+from envmon.alerts.tasks import notify_task_failure
 
 WATER_READINGS = Asset("envmon://lake/water_readings")
 WATER_SECTION_DAILY = Asset("envmon://lake/water_section_daily")
@@ -42,7 +42,7 @@ with DAG(
 
     @task
     def sources() -> list[str]:
-        from pipelines.water.tasks import scheduled_sources
+        from envmon.water.tasks import scheduled_sources
 
         return scheduled_sources()
 
@@ -50,13 +50,13 @@ with DAG(
                    WATER_COMPENSATION, WATER_COMPENSATION_FACTORS],
           max_active_tis_per_dag=1)
     def pull(source: str, data_interval_end=None) -> dict:
-        from pipelines.water.tasks import pull_for_interval
+        from envmon.water.tasks import pull_for_interval
 
         return pull_for_interval(source, data_interval_end)
 
     @task(outlets=[WAREHOUSE])
     def build_warehouse() -> str:
-        from pipelines.water.tasks import build_warehouse as build
+        from envmon.water.tasks import build_warehouse as build
 
         return build()
 

@@ -49,8 +49,8 @@ def check_home(root: Path) -> list[str]:
 
 def check_config() -> list[str]:
     """Every domain's scheduled sources exist and their named secrets are set."""
-    from pipelines.core.config import config_dir, load_yaml
-    from pipelines.core.errors import ConfigError
+    from envmon.core.config import config_dir, load_yaml
+    from envmon.core.errors import ConfigError
 
     try:
         sources = load_yaml("sources.yaml")
@@ -75,8 +75,8 @@ def check_config() -> list[str]:
 
 
 def check_reference() -> list[str]:
-    from pipelines.core.errors import ConfigError
-    from pipelines.core.reference import load_air_stations
+    from envmon.core.errors import ConfigError
+    from envmon.core.reference import load_air_stations
 
     try:
         stations = load_air_stations()
@@ -86,7 +86,7 @@ def check_reference() -> list[str]:
 
 
 def main() -> int:
-    from pipelines.core.settings import home
+    from envmon.core.settings import home
 
     root = home().root
     problems = check_home(root) + check_config() + check_reference()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import bench, bench_national
-from pipelines.core.reference import load_air_stations
+from envmon import bench, bench_national
+from envmon.core.reference import load_air_stations
 
 NUMBER = r"[0-9][0-9,]*(?:\.[0-9]+)?"
 
@@ -110,7 +110,7 @@ def test_write_sections_is_a_valid_registry(tmp_path: Path, monkeypatch) -> None
     with (tmp_path / "water" / "sections.csv").open(encoding="utf-8") as handle:
         assert len(list(csv.DictReader(handle))) == 60
     # The water registry loader accepts it (unique codes and feed names per province).
-    from pipelines.water.reference import clear_cache, load_sections
+    from envmon.water.reference import clear_cache, load_sections
 
     monkeypatch.setenv("ENVMON_REFERENCE_DIR", str(tmp_path))
     clear_cache()

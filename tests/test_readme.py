@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.core.progress import SilentReporter
-from pipelines.core.warehouse import build
-from pipelines.domains import domains
+from envmon.core.progress import SilentReporter
+from envmon.core.warehouse import build
+from envmon.domains import domains
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 SQL_BLOCKS = re.findall(r"```sql\n(.*?)```", README, flags=re.S)

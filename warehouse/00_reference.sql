@@ -6,7 +6,7 @@ CREATE OR REPLACE VIEW cities AS SELECT * FROM {{reference:cities}};
 -- Air station registry: reference/air_stations.csv (the real stations) and
 -- reference/air/demo_stations.csv (the demo feed's synthetic stations,
 -- demo = true), the latter only when the former has no demo rows of its own,
--- as pipelines/core/reference.py loads them. Optional columns a registry may
+-- as envmon/core/reference.py loads them. Optional columns a registry may
 -- lack (reference_point, source_city, note) are NULL.
 -- Grain: one row per station.
 CREATE OR REPLACE VIEW air_stations AS
@@ -36,7 +36,7 @@ FROM registry;
 
 -- Surface-water section registry: reference/water/sections.csv (the real
 -- sections) and reference/water/demo_sections.csv (the demo's YW0xx
--- sections), combined as pipelines/water/reference.py loads them.
+-- sections), combined as envmon/water/reference.py loads them.
 -- water_body is the registry's river/lake; where the registry leaves it
 -- empty it is guessed from the name of the water (else the section's), and
 -- water_type_source says which ('registry' | 'guessed-from-name').

@@ -93,7 +93,7 @@ FROM {{lake:hw_anomalies}};
 -- x waste category, over manifests that left the shipper (departed, received,
 -- confirmed or rejected). shipped_t: declared tonnes; received_t: tonnes the
 -- receivers recorded (NULL lines count as nothing received yet).
--- Written by the refresh (pipelines/hazwaste/derive.py, the same query over
+-- Written by the refresh (envmon/hazwaste/derive.py, the same query over
 -- hw_manifests joined to hw_waste_lines), since a year of that join is over a
 -- million manifests; `month` is the departure month here.
 CREATE OR REPLACE VIEW hw_flows_monthly AS

@@ -1,4 +1,4 @@
--- Commitments (pipelines/reporting/; docs/report.md). `envmon report` and the
+-- Commitments (envmon/reporting/; docs/report.md). `envmon report` and the
 -- `commitments` DAG compute every indicator x area x period and write
 -- $ENVMON_HOME/reporting/commitment_status/<report period>.parquet; these
 -- views read those files at query time, so a report written after a build

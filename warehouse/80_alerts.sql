@@ -1,4 +1,4 @@
--- Alerts (pipelines/alerts/store.py writes these files; docs/alerts.md).
+-- Alerts (envmon/alerts/store.py writes these files; docs/alerts.md).
 -- The views read the store's Parquet files at query time, so alerts raised
 -- after a build show up without one. On a fresh home the files do not exist
 -- yet: read_parquet(..., allow_empty = true) then returns a single dummy

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from pipelines.air.ingest import ingest_files
+from envmon.air.ingest import ingest_files
 from tests.support.feeds import write_china_sites
 
 STATIONS = ["9001A", "9002A", "9016A"]
@@ -70,7 +70,7 @@ def test_each_file_is_judged_on_its_own(envmon_home: Path, tmp_path: Path) -> No
 
 def test_groups_split_by_size_give_the_same_lake(envmon_home: Path, tmp_path: Path,
                                                  monkeypatch) -> None:
-    from pipelines.core import ingest as core_ingest
+    from envmon.core import ingest as core_ingest
 
     days = [write_china_sites(tmp_path, f"202610{d:02d}", STATIONS) for d in range(1, 5)]
     monkeypatch.setattr(core_ingest, "GROUP_BYTES", 1)  # one file a group

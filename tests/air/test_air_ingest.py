@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.air.ingest import ingest_files
-from pipelines.core.warehouse import build
+from envmon.air.ingest import ingest_files
+from envmon.core.warehouse import build
 from tests.support.feeds import china_sites_text, write_china_sites
 
 STATIONS = ["9001A", "9002A", "9016A"]  # registered demo stations (Shanghai, Shanghai, Nanjing?)

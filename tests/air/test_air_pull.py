@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipelines.air.pull import pull
-from pipelines.core.errors import SourceError
+from envmon.air.pull import pull
+from envmon.core.errors import SourceError
 from tests.support.feeds import china_sites_text
 from tests.support.http_server import FixtureServer, Scripted
 

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.air import standards
-from pipelines.air.aqi import category, daily_aqi, gbt8170_round, hourly_aqi, iaqi
+from envmon.air import standards
+from envmon.air.aqi import category, daily_aqi, gbt8170_round, hourly_aqi, iaqi
 
 V12 = "HJ 633-2012"
 V26 = "HJ 633-2026"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.air.sources.china_sites import parse_china_sites
-from pipelines.core.errors import InputError
+from envmon.air.sources.china_sites import parse_china_sites
+from envmon.core.errors import InputError
 from tests.support.feeds import TYPES, china_sites_text, write_china_sites
 
 

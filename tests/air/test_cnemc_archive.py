@@ -9,15 +9,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.air.schema import PARSED_COLUMNS
-from pipelines.air.sources.cnemc_archive import (
+from envmon.air.schema import PARSED_COLUMNS
+from envmon.air.sources.cnemc_archive import (
     parse_cnemc_archive,
     parse_timepoint,
     station_metadata,
     window_from_name,
 )
-from pipelines.core.errors import InputError
-from pipelines.core.timeutil import BEIJING
+from envmon.core.errors import InputError
+from envmon.core.timeutil import BEIJING
 from tests.support.feeds import SPELLING_2022, SPELLING_2024, write_cnemc_archive
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "air" / "cnemc"

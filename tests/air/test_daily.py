@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.air.daily import (
+from envmon.air.daily import (
     DAILY_CITY_COLUMNS,
     DAILY_STATION_COLUMNS,
     daily_city,

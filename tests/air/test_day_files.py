@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipelines.air.ingest import ingest_files
-from pipelines.air.pull import pull
-from pipelines.core.timeutil import BEIJING
+from envmon.air.ingest import ingest_files
+from envmon.air.pull import pull
+from envmon.core.timeutil import BEIJING
 from tests.support.feeds import SPELLING_2022, write_china_sites, write_cnemc_archive
 
 STATIONS = ["9001A", "9002A", "9016A"]

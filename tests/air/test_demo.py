@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.air.sources import demo
+from envmon.air.sources import demo
 
 TYPES = (
     "AQI",

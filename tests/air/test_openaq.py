@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.air.schema import PARSED_COLUMNS
-from pipelines.air.sources.openaq import (
+from envmon.air.schema import PARSED_COLUMNS
+from envmon.air.sources.openaq import (
     FetchedPage,
     SensorConfig,
     api_key_from_env,
@@ -18,8 +18,8 @@ from pipelines.air.sources.openaq import (
     parse_pages,
     unit_factor,
 )
-from pipelines.core.errors import ConfigError, InputError, SourceError
-from pipelines.core.timeutil import BEIJING
+from envmon.core.errors import ConfigError, InputError, SourceError
+from envmon.core.timeutil import BEIJING
 from tests.support.http_server import FixtureServer, Scripted
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "air" / "openaq"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from pipelines.air.ingest import ingest_files
-from pipelines.air.registry import city_assessment_stations, station_places
+from envmon.air.ingest import ingest_files
+from envmon.air.registry import city_assessment_stations, station_places
 from tests.support.feeds import write_china_sites
 
 YANGZHOU = "321000"

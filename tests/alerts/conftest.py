@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pipelines.alerts.rules import AlertsConfig, parse_config
+from envmon.alerts.rules import AlertsConfig, parse_config
 from tests.alerts.servers import Certificate, SmtpServer, WebhookReceiver, self_signed_certificate
 
 ROOT = Path(__file__).resolve().parents[2]

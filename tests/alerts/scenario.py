@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.air.ingest import ingest_files
+from envmon.air.ingest import ingest_files
 from tests.support.feeds import write_china_sites
 
 SHANGHAI, NANJING = "9001A", "9010A"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.alerts import store
-from pipelines.alerts.channels.webhook import verify_signature
-from pipelines.alerts.service import list_alerts, run
-from pipelines.core.warehouse import build
+from envmon.alerts import store
+from envmon.alerts.channels.webhook import verify_signature
+from envmon.alerts.service import list_alerts, run
+from envmon.core.warehouse import build
 from tests.alerts.conftest import make_config
 from tests.alerts.scenario import load_days
 

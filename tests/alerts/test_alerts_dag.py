@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.alerts import store
-from pipelines.core.warehouse import build
+from envmon.alerts import store
+from envmon.core.warehouse import build
 from tests.alerts.conftest import SECRET_ENV, WEBHOOK_SECRET, shipped_config_data
 from tests.alerts.scenario import load_days
 
@@ -43,7 +43,7 @@ def test_schedule_assets_and_clock(dag) -> None:
 
 
 def test_tasks_retry_and_notify_on_failure(dag) -> None:
-    from pipelines.alerts.tasks import notify_task_failure
+    from envmon.alerts.tasks import notify_task_failure
 
     for task in dag.tasks:
         assert task.retries >= 1, task.task_id

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.alerts import store
-from pipelines.alerts.channels import open_sender
-from pipelines.alerts.channels.webhook import sign, verify_signature
-from pipelines.alerts.engine import make_notice
-from pipelines.alerts.outbox import deliver, enqueue
-from pipelines.alerts.rules import parse_config
-from pipelines.core.errors import ConfigError
+from envmon.alerts import store
+from envmon.alerts.channels import open_sender
+from envmon.alerts.channels.webhook import sign, verify_signature
+from envmon.alerts.engine import make_notice
+from envmon.alerts.outbox import deliver, enqueue
+from envmon.alerts.rules import parse_config
+from envmon.core.errors import ConfigError
 from tests.alerts.conftest import ROOT, config_data, make_config
 from tests.alerts.servers import SmtpServer, self_signed_certificate
 
@@ -339,8 +339,8 @@ def test_killed_delivery_process_leaves_its_sent_notices_recorded(
     webhook.hold_from = 2
     code = textwrap.dedent(f"""
         from datetime import datetime
-        from pipelines.alerts.outbox import deliver
-        from pipelines.alerts.rules import load_config
+        from envmon.alerts.outbox import deliver
+        from envmon.alerts.rules import load_config
         deliver(load_config(), datetime.fromisoformat({NOW.isoformat()!r}))
     """)
     env = {**os.environ, "ENVMON_ALERTS_CONFIG": str(config_file)}

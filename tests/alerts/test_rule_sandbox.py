@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.alerts.rules import parse_config
-from pipelines.alerts.service import run
-from pipelines.core.warehouse import build
+from envmon.alerts.rules import parse_config
+from envmon.alerts.service import run
+from envmon.core.warehouse import build
 from tests.alerts.conftest import config_data
 
 NOW = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 The water and hazardous-waste rules are written before their views are
 final: here they run on tables with the columns those views are expected
-to have (pipelines/water/schema.py, pipelines/hazwaste/schema.py).
+to have (envmon/water/schema.py, envmon/hazwaste/schema.py).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from pipelines.alerts.engine import evaluate, plan
-from pipelines.alerts.rules import parse_config
-from pipelines.core.errors import ConfigError
+from envmon.alerts.engine import evaluate, plan
+from envmon.alerts.rules import parse_config
+from envmon.core.errors import ConfigError
 from tests.alerts.conftest import make_config, shipped_config_data
 
 NOW = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)

@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.alerts import store
-from pipelines.alerts.service import run
-from pipelines.core.warehouse import build
+from envmon.alerts import store
+from envmon.alerts.service import run
+from envmon.core.warehouse import build
 from tests.alerts.conftest import make_config
 from tests.alerts.scenario import load_days
 
@@ -101,7 +101,7 @@ def test_concurrent_runs_raise_and_queue_each_alert_once(envmon_home: Path, tmp_
     data["rules"]["source_stale"]["params"]["expected"] = EXPECTED
     cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     env = {**__import__("os").environ, "ENVMON_ALERTS_CONFIG": str(cfg)}
-    code = "from pipelines.alerts.service import run; run(deliver_notices=False)"
+    code = "from envmon.alerts.service import run; run(deliver_notices=False)"
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     for proc in procs:

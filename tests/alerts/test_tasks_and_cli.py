@@ -11,10 +11,10 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from pipelines.alerts import store
-from pipelines.alerts.cli import configure, demo_alerts
-from pipelines.core.progress import ConsoleReporter
-from pipelines.core.warehouse import build
+from envmon.alerts import store
+from envmon.alerts.cli import configure, demo_alerts
+from envmon.core.progress import ConsoleReporter
+from envmon.core.warehouse import build
 from tests.alerts.conftest import SECRET_ENV, shipped_config_data
 from tests.alerts.scenario import load_days
 
@@ -35,7 +35,7 @@ def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, webhook, webhoo
 
 def test_task_failure_notifies_operators_once(envmon_home: Path, config_file: Path,
                                               webhook) -> None:
-    from pipelines.alerts.tasks import notify_task_failure
+    from envmon.alerts.tasks import notify_task_failure
 
     ti = SimpleNamespace(dag_id="air_quality", task_id="pull", run_id="scheduled__2026-10-02",
                          map_index=0, try_number=4, log_url="http://airflow/log")
@@ -54,14 +54,14 @@ def test_task_failure_notifies_operators_once(envmon_home: Path, config_file: Pa
 
 
 def test_task_failure_callback_never_raises(envmon_home: Path, monkeypatch, tmp_path) -> None:
-    from pipelines.alerts.tasks import notify_task_failure
+    from envmon.alerts.tasks import notify_task_failure
 
     monkeypatch.setenv("ENVMON_ALERTS_CONFIG", str(tmp_path / "missing.yaml"))
     notify_task_failure({"ti": None, "exception": None})  # logs, does not raise
 
 
 def test_tasks_module_is_cheap_to_import() -> None:
-    probe = ("import sys; import pipelines.alerts.tasks; "
+    probe = ("import sys; import envmon.alerts.tasks; "
              "print(','.join(m for m in ('pandas', 'pyarrow', 'duckdb', 'great_expectations') "
              "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,

@@ -1,4 +1,4 @@
-"""pipelines.core.http against a real local HTTP server."""
+"""envmon.core.http against a real local HTTP server."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from pipelines.core import http
-from pipelines.core.errors import SourceError
+from envmon.core import http
+from envmon.core.errors import SourceError
 from tests.support.http_server import FixtureServer, Scripted
 
 KEY = "sekrit-openaq-key-0123456789"
@@ -135,7 +135,7 @@ def test_header_key_never_reaches_messages_or_any_log(
     assert fixture_server.requests[0].headers["x-api-key"] == KEY  # it was sent
     assert KEY not in str(caught.value)
     assert "invalid key ***" in str(caught.value)
-    assert any(r.name == "pipelines.core.http" for r in caplog.records), "retry not logged"
+    assert any(r.name == "envmon.core.http" for r in caplog.records), "retry not logged"
     assert KEY not in caplog.text
 
 
@@ -144,14 +144,14 @@ def test_query_key_is_masked_in_messages_and_our_logs(
     # urllib3 logs request lines (query included) at DEBUG, which is why
     # credentials belong in headers; our own messages mask them regardless.
     fixture_server.add("/echo", Scripted(500, {}, f"invalid key {KEY}".encode()))
-    caplog.set_level(logging.WARNING, logger="pipelines.core.http")
+    caplog.set_level(logging.WARNING, logger="envmon.core.http")
     with pytest.raises(SourceError) as caught:
         http.get(fixture_server.url("/echo"), params={"api_key": KEY, "page": "1"},
                  max_retries=1, sleep=Sleeps())
     assert fixture_server.requests[0].query["api_key"] == [KEY]
     assert KEY not in str(caught.value)
     assert "api_key=***&page=1" in str(caught.value)
-    ours = [r.getMessage() for r in caplog.records if r.name == "pipelines.core.http"]
+    ours = [r.getMessage() for r in caplog.records if r.name == "envmon.core.http"]
     assert ours and all(KEY not in m for m in ours)
 
 

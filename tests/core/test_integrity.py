@@ -14,11 +14,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.air import ingest as air_ingest
-from pipelines.air.ingest import ingest_files
-from pipelines.core import lake
-from pipelines.core.errors import ConfigError, InputError
-from pipelines.core.landing import land_bytes, land_file
+from envmon.air import ingest as air_ingest
+from envmon.air.ingest import ingest_files
+from envmon.core import lake
+from envmon.core.errors import ConfigError, InputError
+from envmon.core.landing import land_bytes, land_file
 from tests.support.feeds import write_china_sites
 
 ENVMON = str(Path(sys.executable).parent / "envmon")
@@ -84,7 +84,7 @@ def test_a_configured_source_name_is_checked(tmp_path: Path) -> None:
     done = envmon(tmp_path / "home", "pull", "air", "--source", "../../out",
                   ENVMON_CONFIG_DIR=str(config))
     assert done.returncode == 2 and "is not allowed" in done.stderr
-    from pipelines.core.config import source_settings
+    from envmon.core.config import source_settings
 
     os.environ["ENVMON_CONFIG_DIR"] = str(config)
     try:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.core import reference, settings
-from pipelines.core.errors import ConfigError
+from envmon.core import reference, settings
+from envmon.core.errors import ConfigError
 
 STATION_HEADER = "station_code,station_name,city_code,longitude,latitude,demo\n"
 
@@ -196,7 +196,7 @@ def test_bad_demo_file(override: Path, row: str, expected: str) -> None:
      ("巢湖", "340100")],
 )
 def test_place_names_of_published_lists_map_to_cities(name: str, code: str) -> None:
-    from pipelines.core.reference import city_codes_by_name, short_place_name
+    from envmon.core.reference import city_codes_by_name, short_place_name
 
     assert city_codes_by_name()[short_place_name(name)] == code
 

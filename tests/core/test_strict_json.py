@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pipelines.core.errors import InputError
-from pipelines.core.strict_json import MAX_DEPTH, load_json
+from envmon.core.errors import InputError
+from envmon.core.strict_json import MAX_DEPTH, load_json
 
 
 def refused(data: bytes | str) -> InputError:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipelines.core.errors import SourceError
-from pipelines.core.ledger import RunRecord
-from pipelines.core.tasks import summarise_or_fail
+from envmon.core.errors import SourceError
+from envmon.core.ledger import RunRecord
+from envmon.core.tasks import summarise_or_fail
 
 
 def run(status: str, message: str = "") -> RunRecord:

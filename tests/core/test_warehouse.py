@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.air.ingest import ingest_files
-from pipelines.core.warehouse import build, connect_locked
+from envmon.air.ingest import ingest_files
+from envmon.core.warehouse import build, connect_locked
 from tests.support.feeds import write_china_sites
 
 VIEWS = {"provinces", "cities", "air_stations", "air_hourly", "air_daily_station",
@@ -99,7 +99,7 @@ def test_analyst_reads_while_loads_and_rebuilds_run(envmon_home: Path, tmp_path:
 
 def home_with_every_kind_of_file(envmon_home: Path, tmp_path: Path) -> Path:
     """Lake, ledger, quarantine (one negative PM2.5 cell) and the alert store, then a build."""
-    from pipelines.alerts.store import ensure_store
+    from envmon.alerts.store import ensure_store
 
     feed = write_china_sites(tmp_path / "in", "20261001", ["9001A", "9002A"],
                              override={(5, "PM2.5", "9001A"): "-3"})

@@ -57,7 +57,7 @@ def test_air_dag_schedule_retries_tags_assets(dagbag) -> None:
 
 def test_every_task_failure_notifies_the_operators(dagbag) -> None:
     """Task failures in any DAG reach the operators through the alert channels."""
-    from pipelines.alerts.tasks import notify_task_failure
+    from envmon.alerts.tasks import notify_task_failure
 
     for dag_id, dag in dagbag.dags.items():
         for task in dag.tasks:

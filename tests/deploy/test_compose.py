@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from pipelines.core import settings
+from envmon.core import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
@@ -127,7 +127,7 @@ def _dockerignored(path: str) -> bool:
 
 
 def settings_the_code_reads() -> set[str]:
-    """Environment variables read by pipelines/, checks/ and dags/, and named in config/.
+    """Environment variables read by envmon/, checks/ and dags/, and named in config/.
 
     Found as os.environ.get("X") / os.getenv("X") / os.environ["X"], as
     constants `..._ENV = "X"`, and as `*_env: X` values in config/*.yaml (the
@@ -138,7 +138,7 @@ def settings_the_code_reads() -> set[str]:
     constant = re.compile(r"""^\s*[A-Z0-9_]*_ENV(?:_[A-Z0-9_]+)?\s*(?::\s*str\s*)?=\s*"""
                           r"""["']([A-Z][A-Z0-9_]*)["']""", flags=re.M)
     names: set[str] = set()
-    files = [*ROOT.glob("pipelines/**/*.py"), *ROOT.glob("checks/**/*.py"),
+    files = [*ROOT.glob("envmon/**/*.py"), *ROOT.glob("checks/**/*.py"),
              *ROOT.glob("dags/*.py")]
     for path in files:
         if path.name == "bench.py":  # the benchmark is a developer tool, not deployed
@@ -203,22 +203,22 @@ def test_dockerfile_is_the_official_image_of_the_locked_airflow() -> None:
 
 def test_the_image_holds_what_the_code_reads_at_run_time() -> None:
     copies = _dockerfile_copies()
-    project_root = copies["pipelines"].parent
+    project_root = copies["envmon"].parent
     assert copies["pyproject.toml"].parent == project_root
-    # settings.py finds these beside pipelines/ (PROJECT_ROOT), so they must sit there.
+    # settings.py finds these beside envmon/ (PROJECT_ROOT), so they must sit there.
     needed = [settings.REFERENCE_DIR, settings.CONFIG_DIR, settings.WAREHOUSE_SQL_DIR,
               settings.CHECKS_DIR, ROOT / "dags", ROOT / "scripts", ROOT / "uv.lock"]
     for path in needed:
         relative = path.relative_to(ROOT).as_posix()
         assert copies.get(relative) == project_root / relative, (relative, copies.get(relative))
         assert not _dockerignored(relative), f".dockerignore drops {relative}"
-    for path in [*ROOT.glob("pipelines/**/*.py"), *ROOT.glob("dags/*.py"),
+    for path in [*ROOT.glob("envmon/**/*.py"), *ROOT.glob("dags/*.py"),
                  *ROOT.glob("reference/**/*.csv"), *ROOT.glob("warehouse/*.sql")]:
         relative = path.relative_to(ROOT).as_posix()
         if "__pycache__" not in relative:
             assert not _dockerignored(relative), f".dockerignore drops {relative}"
     for local in (".venv/bin/python", "var/warehouse.duckdb", ".git/HEAD", ".env",
-                  "pipelines/__pycache__/cli.cpython-311.pyc"):
+                  "envmon/__pycache__/cli.cpython-311.pyc"):
         assert _dockerignored(local), f".dockerignore lets {local} into the build context"
 
 

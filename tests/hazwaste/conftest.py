@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.hazwaste.ingest import ingest_files
+from envmon.hazwaste.ingest import ingest_files
 from tests.hazwaste.builders import write
 
 DEMO_FIRST, DEMO_LAST = date(2026, 10, 1), date(2026, 10, 31)
@@ -19,7 +19,7 @@ DEMO_FIRST, DEMO_LAST = date(2026, 10, 1), date(2026, 10, 31)
 def ingest_demo_month(home: Path, *, refresh: bool = True) -> list:
     """October 2026's demo exports, generated under `home` and loaded into it
     (ENVMON_HOME must already point there)."""
-    from pipelines.hazwaste.sources.demo import generate_exports
+    from envmon.hazwaste.sources.demo import generate_exports
 
     files = generate_exports(home / "feeds", DEMO_FIRST, DEMO_LAST, seed=2026)
     return ingest_files(files, "manifest-json", source="demo", data_docs=False,

@@ -190,7 +190,7 @@ def test_every_rule_finds_its_case_and_nothing_else(scenario: Path) -> None:
 
 
 def test_every_anomaly_kind_is_covered_here(scenario: Path) -> None:
-    from pipelines.hazwaste.anomalies import RULES
+    from envmon.hazwaste.anomalies import RULES
 
     kinds = set().union(*found(scenario).values())
     assert kinds == set(RULES)
@@ -230,7 +230,7 @@ def test_states_replay_the_lifecycle(scenario: Path) -> None:
 
 
 def test_recomputing_changes_nothing(scenario: Path) -> None:
-    from pipelines.hazwaste.derive import refresh
+    from envmon.hazwaste.derive import refresh
 
     before = lake(scenario, "hw_anomalies").drop(columns=["_part"])
     refresh()
@@ -241,8 +241,8 @@ def test_recomputing_changes_nothing(scenario: Path) -> None:
 def test_as_of_moves_the_time_based_rules_only(scenario: Path) -> None:
     from datetime import datetime
 
-    from pipelines.core.timeutil import BEIJING
-    from pipelines.hazwaste.derive import refresh
+    from envmon.core.timeutil import BEIJING
+    from envmon.hazwaste.derive import refresh
 
     # As of 10-27 12:00: n(102)'s deadline (10-27 24:00) has not passed and
     # n(103) departed 4 hours ago; the rest does not depend on "now".

@@ -6,10 +6,10 @@ from datetime import date, datetime
 
 import pytest
 
-from pipelines.core.errors import ConfigError
-from pipelines.core.timeutil import BEIJING
-from pipelines.hazwaste.calendar import from_config
-from pipelines.hazwaste.settings import load_rules
+from envmon.core.errors import ConfigError
+from envmon.core.timeutil import BEIJING
+from envmon.hazwaste.calendar import from_config
+from envmon.hazwaste.settings import load_rules
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.hazwaste.tasks import export_day
+from envmon.hazwaste.tasks import export_day
 from tests.support.airflow import dags_test, migrated_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,13 +16,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.hazwaste.anomalies import RULES
+from envmon.hazwaste.anomalies import RULES
 from tests.hazwaste.conftest import found, ingest_demo_month, lake, quarantine
 
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory):
-    from pipelines.core.warehouse import build
+    from envmon.core.warehouse import build
 
     home = tmp_path_factory.mktemp("hazwaste_demo")
     with pytest.MonkeyPatch.context() as patch:
@@ -106,7 +106,7 @@ def test_views_answer_the_questions(demo_home) -> None:
 
 
 def test_demo_summary_prints_kinds_and_flows(demo_home) -> None:
-    from pipelines.hazwaste.domain import demo_summary
+    from envmon.hazwaste.domain import demo_summary
 
     home, _ = demo_home
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
@@ -121,7 +121,7 @@ def test_demo_summary_prints_kinds_and_flows(demo_home) -> None:
 
 
 def test_a_day_alone_is_the_same_as_inside_the_month(demo_home, tmp_path: Path) -> None:
-    from pipelines.hazwaste.sources.demo import generate_exports
+    from envmon.hazwaste.sources.demo import generate_exports
 
     home, _ = demo_home
     [alone] = generate_exports(tmp_path, date(2026, 10, 15), date(2026, 10, 15), seed=2026)

@@ -45,7 +45,7 @@ def test_kg_is_converted_and_the_same_transfer_in_t_is_the_same_version(
 
 
 def test_same_bytes_twice_is_a_duplicate_run(load, envmon_home: Path, tmp_path: Path) -> None:
-    from pipelines.hazwaste.ingest import ingest_files
+    from envmon.hazwaste.ingest import ingest_files
     from tests.hazwaste.builders import write
 
     path = write(tmp_path / "e.json", export([manifest(N1)]))

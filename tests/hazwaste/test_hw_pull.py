@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.core.errors import ConfigError, SourceError
-from pipelines.hazwaste.pull import pull
+from envmon.core.errors import ConfigError, SourceError
+from envmon.hazwaste.pull import pull
 from tests.hazwaste.builders import events, export, manifest, t
 from tests.hazwaste.conftest import lake
 from tests.support.http_server import FixtureServer, Scripted

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pipelines.core.timeutil import BEIJING
-from pipelines.hazwaste.lifecycle import STATES, TRANSITIONS, replay
+from envmon.core.timeutil import BEIJING
+from envmon.hazwaste.lifecycle import STATES, TRANSITIONS, replay
 
 T0 = datetime(2026, 10, 12, 8, 0, tzinfo=BEIJING)
 

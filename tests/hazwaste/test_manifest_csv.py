@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.errors import InputError
-from pipelines.hazwaste.sources.manifest_csv import COLUMNS, parse_manifest_csv
+from envmon.core.errors import InputError
+from envmon.hazwaste.sources.manifest_csv import COLUMNS, parse_manifest_csv
 from tests.hazwaste.conftest import found, lake, quarantine
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hazwaste"
@@ -35,7 +35,7 @@ def test_csv_and_json_of_one_export_store_the_same_manifests(load, envmon_home: 
                                                             tmp_path: Path) -> None:
     from datetime import datetime
 
-    from pipelines.hazwaste.ingest import ingest_files
+    from envmon.hazwaste.ingest import ingest_files
 
     exported = datetime.fromisoformat("2026-10-31T23:00:00+08:00")
     [csv_run] = ingest_files([CSV], "manifest-csv", source="csv", exported_at=exported,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.errors import InputError
-from pipelines.hazwaste.sources.manifest_json import parse_manifest_json
+from envmon.core.errors import InputError
+from envmon.hazwaste.sources.manifest_json import parse_manifest_json
 from tests.hazwaste.builders import export, line, manifest, write
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "hazwaste" / "manifests_20261031.json"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.errors import ConfigError
-from pipelines.hazwaste import reference
-from pipelines.hazwaste.anomalies import RULES
-from pipelines.hazwaste.settings import load_rules
+from envmon.core.errors import ConfigError
+from envmon.hazwaste import reference
+from envmon.hazwaste.anomalies import RULES
+from envmon.hazwaste.settings import load_rules
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +38,7 @@ def test_facilities_registry_has_every_role_and_the_planted_receivers() -> None:
     assert str(receivers.loc["DEMO-R-AH03", "licence_valid_to"]) == "2025-12-31"
     assert receivers.loc["DEMO-R-ZJ04", "annual_capacity_t"] == 10
     # Every city of the region has a demo shipper (GB/T 2260: city = first 4 digits).
-    from pipelines.core.reference import load_cities
+    from envmon.core.reference import load_cities
 
     shippers = facilities[facilities["role"] == "shipper"]
     cities = {a[:4] + "00" if not a.startswith("31") else "310000" for a in shippers["adcode"]}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.hazwaste.anomalies import CUMULATIVE
+from envmon.hazwaste.anomalies import CUMULATIVE
 from tests.hazwaste.conftest import ingest_demo_month, lake
 
 DERIVED = ("hw_manifest_state", "hw_anomalies", "hw_flows")
@@ -43,7 +43,7 @@ def parts(home: Path) -> set[str]:
 
 
 def test_many_buckets_give_the_rows_of_one(demo_home: Path) -> None:
-    from pipelines.hazwaste.derive import refresh
+    from envmon.hazwaste.derive import refresh
 
     whole = refresh(bucket_manifests=ONE_BUCKET)
     expected = derived(demo_home)
@@ -62,7 +62,7 @@ def test_many_buckets_give_the_rows_of_one(demo_home: Path) -> None:
 
 
 def test_fewer_buckets_remove_the_parts_of_more(demo_home: Path) -> None:
-    from pipelines.hazwaste.derive import refresh
+    from envmon.hazwaste.derive import refresh
 
     refresh(bucket_manifests=500)
     many = derived(demo_home)

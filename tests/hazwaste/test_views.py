@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.core.warehouse import build
+from envmon.core.warehouse import build
 from tests.hazwaste.builders import AH01_RECEIVER, approval, events, export, line, manifest, t
 
 

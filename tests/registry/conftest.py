@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core import reference
-from pipelines.water import reference as water_reference
+from envmon.core import reference
+from envmon.water import reference as water_reference
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import cli
-from pipelines.core import reference
-from pipelines.core.errors import ConfigError, InputError
-from pipelines.registry_import import import_air_stations
+from envmon import cli
+from envmon.core import reference
+from envmon.core.errors import ConfigError, InputError
+from envmon.registry_import import import_air_stations
 from tests.registry.conftest import FIXTURES
 
 PUBLISHED = FIXTURES / "station_list_published.csv"

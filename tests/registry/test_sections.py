@@ -10,12 +10,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.core.errors import ConfigError
-from pipelines.core.settings import REFERENCE_DIR
-from pipelines.core.timeutil import BEIJING
-from pipelines.water import reference
-from pipelines.water.sources import demo as water_demo
-from pipelines.water.sources.cnemc_water import Page, parse_pages
+from envmon.core.errors import ConfigError
+from envmon.core.settings import REFERENCE_DIR
+from envmon.core.timeutil import BEIJING
+from envmon.water import reference
+from envmon.water.sources import demo as water_demo
+from envmon.water.sources.cnemc_water import Page, parse_pages
 from tests.registry.conftest import FIXTURES
 
 LAKE_POINTS = ["沙渚", "兰山嘴", "兰山嘴(老)", "西山", "湖滨", "湖滨(老)", "西半湖湖心"]
@@ -40,7 +40,7 @@ def test_lake_points_are_lakes_from_the_registry() -> None:
 
 def test_release_names_resolve_to_registry_sections(envmon_home: Path) -> None:
     """太浦河桥, 急水港桥, 红旗塘大坝 are the release's names: matched, not unregistered."""
-    from pipelines.water.ingest import shape_readings
+    from envmon.water.ingest import shape_readings
 
     frame = _parse(FIXTURES / "release_page.json").set_index("section_name", drop=False)
     assert frame.loc["太浦河桥", "section_code"] == "W31002"
@@ -63,7 +63,7 @@ def test_release_names_resolve_to_registry_sections(envmon_home: Path) -> None:
     # where lake or river came from travels with every reading and into the marts
     assert lake["water_type_source"] == "registry"
     assert readings.loc["unregistered:北京:古北口", "water_type_source"] == "guessed-from-name"
-    from pipelines.water.assess import assess_sums, period_sums
+    from envmon.water.assess import assess_sums, period_sums
 
     month = assess_sums(period_sums(readings.reset_index())).set_index("section_code")
     assert month["water_type_source"].to_dict() == readings.groupby(level=0)[
@@ -137,13 +137,13 @@ def test_a_real_row_takes_its_release_name_from_a_demo_row(tmp_path: Path, use_d
     sections = reference.load_sections().set_index("section_code")
     assert sections.loc["W33009", "feed_name"] == "运河苏浙交界"
     assert sections.loc["YW007", "feed_name"] == "运河苏浙交界（演示）"
-    from pipelines.water.sources.common import registry_by_feed_name
+    from envmon.water.sources.common import registry_by_feed_name
 
     names = registry_by_feed_name()
     assert names[("浙江", "运河苏浙交界")] == "W33009"
     assert names[("浙江", "运河苏浙交界（演示）")] == "YW007"
     # the view says the same
-    from pipelines.core.warehouse import build
+    from envmon.core.warehouse import build
 
     con = duckdb.connect(str(build()), read_only=True)
     try:
@@ -176,7 +176,7 @@ def test_bad_section_files(tmp_path: Path, use_dir, file: str, old: str, new: st
 
 
 def test_the_sections_view_shows_the_type_and_its_source(envmon_home: Path) -> None:
-    from pipelines.core.warehouse import build
+    from envmon.core.warehouse import build
 
     con = duckdb.connect(str(build()), read_only=True)
     try:

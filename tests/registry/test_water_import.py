@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import cli
-from pipelines.core.errors import InputError
-from pipelines.registry_import import import_water_sections
-from pipelines.water import reference
+from envmon import cli
+from envmon.core.errors import InputError
+from envmon.registry_import import import_water_sections
+from envmon.water import reference
 from tests.registry.conftest import FIXTURES
 
 PAGE = FIXTURES / "release_page.json"

@@ -21,8 +21,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.air.ingest import ingest_files
-from pipelines.core.warehouse import build
+from envmon.air.ingest import ingest_files
+from envmon.core.warehouse import build
 from tests.support.feeds import write_china_sites
 
 ENVMON = str(Path(sys.executable).parent / "envmon")

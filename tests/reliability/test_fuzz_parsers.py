@@ -22,19 +22,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.air.schema import PARSED_COLUMNS
-from pipelines.air.sources.china_sites import parse_china_sites
-from pipelines.air.sources.cnemc_archive import parse_cnemc_archive
-from pipelines.air.sources.openaq import SensorConfig, parse_pages
-from pipelines.core.errors import InputError
-from pipelines.core.parsing import ParseResult
-from pipelines.core.strict_json import MAX_DEPTH
-from pipelines.core.timeutil import BEIJING
-from pipelines.hazwaste.delivery import Delivery
-from pipelines.hazwaste.sources.manifest_csv import parse_manifest_csv
-from pipelines.hazwaste.sources.manifest_json import parse_manifest_json
-from pipelines.water.sources import cnemc_water
-from pipelines.water.sources.lab_monthly import parse_lab_monthly
+from envmon.air.schema import PARSED_COLUMNS
+from envmon.air.sources.china_sites import parse_china_sites
+from envmon.air.sources.cnemc_archive import parse_cnemc_archive
+from envmon.air.sources.openaq import SensorConfig, parse_pages
+from envmon.core.errors import InputError
+from envmon.core.parsing import ParseResult
+from envmon.core.strict_json import MAX_DEPTH
+from envmon.core.timeutil import BEIJING
+from envmon.hazwaste.delivery import Delivery
+from envmon.hazwaste.sources.manifest_csv import parse_manifest_csv
+from envmon.hazwaste.sources.manifest_json import parse_manifest_json
+from envmon.water.sources import cnemc_water
+from envmon.water.sources.lab_monthly import parse_lab_monthly
 from tests.support.feeds import china_sites_text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "air"

@@ -9,14 +9,14 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.core.errors import InputError
-from pipelines.core.parsing import ParseResult
-from pipelines.core.timeutil import BEIJING
-from pipelines.hazwaste.delivery import Delivery
-from pipelines.hazwaste.sources.manifest_csv import parse_manifest_csv
-from pipelines.hazwaste.sources.manifest_json import parse_manifest_json
-from pipelines.water.sources.cnemc_water import Page, parse_pages
-from pipelines.water.sources.lab_monthly import parse_lab_monthly
+from envmon.core.errors import InputError
+from envmon.core.parsing import ParseResult
+from envmon.core.timeutil import BEIJING
+from envmon.hazwaste.delivery import Delivery
+from envmon.hazwaste.sources.manifest_csv import parse_manifest_csv
+from envmon.hazwaste.sources.manifest_json import parse_manifest_json
+from envmon.water.sources.cnemc_water import Page, parse_pages
+from envmon.water.sources.lab_monthly import parse_lab_monthly
 from tests.reliability.test_fuzz_parsers import EDITS, FUZZ, mutate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -4,7 +4,7 @@ exact points, reconcile after a crash.
 Every drill runs the real `envmon` command (or the DAG's task functions) in
 separate processes and compares the outcome with the same deliveries loaded
 one after another: nothing lost, nothing loaded twice, the ledger balanced.
-Exact interleavings come from the loader's named points (pipelines/core/faults.py).
+Exact interleavings come from the loader's named points (envmon/core/faults.py).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def lake(home: Path, dataset: str, drop: tuple[str, ...] = ("run_id",)) -> pd.Da
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    from pipelines.hazwaste.sources.demo import generate_exports
+    from envmon.hazwaste.sources.demo import generate_exports
 
     return generate_exports(tmp_path_factory.mktemp("hw-feeds"), DAYS[0], DAYS[-1], seed=2026)
 
@@ -128,8 +128,8 @@ def test_same_export_twice_at_once_is_loaded_once(exports: list[Path], tmp_path:
 
 DAG_RUN = """
 from datetime import datetime
-from pipelines.hazwaste.tasks import detect_anomalies, pull_for_interval
-from pipelines.core.timeutil import BEIJING
+from envmon.hazwaste.tasks import detect_anomalies, pull_for_interval
+from envmon.core.timeutil import BEIJING
 pull_for_interval("demo", datetime(2026, 10, 12, tzinfo=BEIJING))
 detect_anomalies()
 """
@@ -175,7 +175,7 @@ def kill_drill_case(domain: str, tmp_path: Path) -> tuple[list[str], list[Path],
     if domain == "water":
         return (["water", "--format", "cnemc-water", "--fetched-at",
                  "2026-10-31T20:00:00+08:00"], WATER_PAGES, "water_readings")
-    from pipelines.hazwaste.sources.demo import generate_exports
+    from envmon.hazwaste.sources.demo import generate_exports
 
     return (["hazwaste", "--format", "manifest-json", "--source", "demo"],
             generate_exports(tmp_path / "in", DAYS[0], DAYS[-1], seed=2026), "hw_manifests")

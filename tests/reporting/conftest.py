@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.core.settings import CONFIG_DIR
+from envmon.core.settings import CONFIG_DIR
 from tests.reporting import scenario
 
 # The day the tests run "on": after the report month (2026-10), so the month

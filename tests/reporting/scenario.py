@@ -43,7 +43,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.core.timeutil import BEIJING
+from envmon.core.timeutil import BEIJING
 
 PROVINCES = "province_code,name_zh,name_en\n320000,江苏省,Jiangsu\n330000,浙江省,Zhejiang\n"
 CITIES = ("city_code,name_zh,name_en,province_code\n320100,南京市,Nanjing,320000\n"
@@ -63,7 +63,7 @@ def write_reference(directory: Path) -> Path:
 
 def write_lake(home: Path, dataset: str, rows: list[dict[str, Any]], partition: str) -> None:
     """Rows into lake/<dataset>/<partition>=<value>/test.parquet with the domain's schema."""
-    from pipelines.core.warehouse import lake_tables
+    from envmon.core.warehouse import lake_tables
 
     schema = lake_tables()[dataset]()
     stored = pa.schema([f for f in schema if f.name != partition])
@@ -199,14 +199,14 @@ def _hw_flows(states: list[dict[str, Any]], lines: list[dict[str, Any]]
     """The monthly flows the refresh would write for these states and lines."""
     import pandas as pd
 
-    from pipelines.hazwaste.derive import flows
+    from envmon.hazwaste.derive import flows
 
     return flows(pd.DataFrame(states), pd.DataFrame(lines)).to_dict("records")
 
 
 def build(home: Path) -> Path:
     """Write the whole scenario into `home`'s lake and build the warehouse."""
-    from pipelines.core.warehouse import build as build_warehouse
+    from envmon.core.warehouse import build as build_warehouse
 
     write_lake(home, "air_daily_city", air_rows(), "date")
     write_lake(home, "water_section_monthly", water_rows(), "month")

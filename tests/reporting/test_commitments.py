@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.reporting.status import (
+from envmon.reporting.status import (
     AT_RISK,
     MET,
     MISSED,

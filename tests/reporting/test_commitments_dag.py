@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.timeutil import BEIJING
-from pipelines.reporting.tasks import closing_month, latest_data_month, report_for_run
+from envmon.core.timeutil import BEIJING
+from envmon.reporting.tasks import closing_month, latest_data_month, report_for_run
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
@@ -53,7 +53,7 @@ def test_assets_are_the_ones_the_domain_dags_emit() -> None:
 
 
 def test_task_retries_notifies_and_emits(dag) -> None:
-    from pipelines.alerts.tasks import notify_task_failure
+    from envmon.alerts.tasks import notify_task_failure
 
     task = dag.get_task("report")
     assert task.retries >= 1

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from pipelines.core.errors import ConfigError
-from pipelines.reporting.config import load_config, parse_config
+from envmon.core.errors import ConfigError
+from envmon.reporting.config import load_config, parse_config
 from tests.reporting.conftest import shipped_config
 
 REQUIRED = {"pm25_mean", "pm25_change", "good_day_ratio", "heavy_days", "o3_p90", "o3_change",

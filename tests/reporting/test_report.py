@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.errors import ConfigError
-from pipelines.reporting.cli import configure
-from pipelines.reporting.report import write_report
+from envmon.core.errors import ConfigError
+from envmon.reporting.cli import configure
+from envmon.reporting.report import write_report
 from tests.reporting.conftest import TODAY
 
 # Anything that would make the browser fetch something: a URL with a scheme
@@ -131,7 +131,7 @@ def test_bad_arguments_are_one_line_errors(world: Path, argv, message) -> None:
 
 
 def test_no_warehouse_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipelines.core.errors import EnvmonError
+    from envmon.core.errors import EnvmonError
 
     monkeypatch.setenv("ENVMON_HOME", str(tmp_path / "empty"))
     with pytest.raises(EnvmonError, match="no warehouse yet"):

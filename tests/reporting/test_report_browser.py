@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.reporting.report import write_report
+from envmon.reporting.report import write_report
 from tests.reporting.conftest import TODAY
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from pipelines.air.standards import validity_minimums
-from pipelines.reporting.stats import daily_validity, gbt8170_round, hj663_percentile
+from envmon.air.standards import validity_minimums
+from envmon.reporting.stats import daily_validity, gbt8170_round, hj663_percentile
 from tests.reporting.scenario import days
 
 MIN = validity_minimums()

@@ -1,10 +1,10 @@
-"""The status rules, one case each (pipelines/reporting/status.py)."""
+"""The status rules, one case each (envmon/reporting/status.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines.reporting.status import AT_RISK, MET, MISSED, NOT_ENOUGH_DATA, ON_TRACK, judge
+from envmon.reporting.status import AT_RISK, MET, MISSED, NOT_ENOUGH_DATA, ON_TRACK, judge
 
 
 @pytest.mark.parametrize(("value", "target", "direction", "over", "valid", "projection",

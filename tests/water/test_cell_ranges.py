@@ -18,12 +18,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines.core.settings import CHECKS_DIR
-from pipelines.core.timeutil import BEIJING
-from pipelines.core.warehouse import build
-from pipelines.water import schema
-from pipelines.water.sources.cnemc_water import Page, parse_pages
-from pipelines.water.sources.lab_monthly import parse_lab_monthly
+from envmon.core.settings import CHECKS_DIR
+from envmon.core.timeutil import BEIJING
+from envmon.core.warehouse import build
+from envmon.water import schema
+from envmon.water.sources.cnemc_water import Page, parse_pages
+from envmon.water.sources.lab_monthly import parse_lab_monthly
 from tests.water.pages import THEAD, page, row, write
 from tests.water.test_water_ingest import FIXTURES, ingest, lake, quarantine
 
@@ -177,7 +177,7 @@ def test_lab_cell_out_of_range(tmp_path: Path) -> None:
 
 
 def test_ranges_are_data_and_the_row_checks_have_none() -> None:
-    from pipelines.water.sources.common import cell_ranges
+    from envmon.water.sources.common import cell_ranges
 
     suite = yaml.safe_load((CHECKS_DIR / "water_readings.yaml").read_text(encoding="utf-8"))
     judged = {e["kwargs"].get("column") for e in suite["row"]}

@@ -14,11 +14,11 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from pipelines.core.timeutil import BEIJING
-from pipelines.water.assess import assess_period, assess_sums, period_sums
-from pipelines.water.classify import classify
-from pipelines.water.reference import class_rank
-from pipelines.water.schema import ITEMS, READINGS_COLUMNS
+from envmon.core.timeutil import BEIJING
+from envmon.water.assess import assess_period, assess_sums, period_sums
+from envmon.water.classify import classify
+from envmon.water.reference import class_rank
+from envmon.water.schema import ITEMS, READINGS_COLUMNS
 
 
 def one(body: str = "river", **items: float) -> pd.Series:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.core.errors import InputError
-from pipelines.core.timeutil import BEIJING
-from pipelines.water.sources.cnemc_water import (
+from envmon.core.errors import InputError
+from envmon.core.timeutil import BEIJING
+from envmon.water.sources.cnemc_water import (
     Page,
     cell_value,
     page_info,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.core.errors import ConfigError
-from pipelines.water.compensation import compensate, load_scheme, month_flow, seconds_in_month
+from envmon.core.errors import ConfigError
+from envmon.water.compensation import compensate, load_scheme, month_flow, seconds_in_month
 
 PRICES = {"codmn": {"price_cny_per_t": 15000}, "nh3n": {"price_cny_per_t": 100000},
           "tp": {"price_cny_per_t": 100000}}

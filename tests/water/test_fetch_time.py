@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
-from pipelines.core.errors import InputError
-from pipelines.core.landing import land_bytes
-from pipelines.core.timeutil import BEIJING
-from pipelines.water.ingest import ingest_files
-from pipelines.water.sources.cnemc_water import Page, parse_pages
+from envmon.cli import main
+from envmon.core.errors import InputError
+from envmon.core.landing import land_bytes
+from envmon.core.timeutil import BEIJING
+from envmon.water.ingest import ingest_files
+from envmon.water.sources.cnemc_water import Page, parse_pages
 from tests.water.pages import row, write
 from tests.water.test_water_ingest import lake, quarantine
 

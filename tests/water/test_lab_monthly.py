@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.core.errors import InputError
-from pipelines.core.timeutil import BEIJING
-from pipelines.water.sources.lab_monthly import parse_lab_monthly
+from envmon.core.errors import InputError
+from envmon.core.timeutil import BEIJING
+from envmon.water.sources.lab_monthly import parse_lab_monthly
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "water" / "lab"
 

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from pipelines.water.tli import tli
+from envmon.water.tli import tli
 
 # chl-a 0.010 mg/L = 10 mg/m³, TP 0.05, TN 1.0, SD 0.5 m, CODMn 4:
 #   TLI(chla)  = 10 (2.5   + 1.086 ln 10)   = 50.0061

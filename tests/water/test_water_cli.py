@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.cli import main
+from envmon.cli import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "water"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.core.timeutil import BEIJING
-from pipelines.water.compensation import target_limit
-from pipelines.water.sources import demo
-from pipelines.water.sources.cnemc_water import Page, parse_pages
-from pipelines.water.sources.lab_monthly import parse_lab_monthly
+from envmon.core.timeutil import BEIJING
+from envmon.water.compensation import target_limit
+from envmon.water.sources import demo
+from envmon.water.sources.cnemc_water import Page, parse_pages
+from envmon.water.sources.lab_monthly import parse_lab_monthly
 
 DAY = pd.Timedelta(days=1).to_pytimedelta()
 

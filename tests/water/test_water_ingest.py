@@ -12,10 +12,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.core.landing import land_bytes
-from pipelines.core.timeutil import BEIJING
-from pipelines.core.warehouse import build
-from pipelines.water.ingest import ingest_files
+from envmon.core.landing import land_bytes
+from envmon.core.timeutil import BEIJING
+from envmon.core.warehouse import build
+from envmon.water.ingest import ingest_files
 from tests.water.pages import row, write
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "water"

@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipelines.core.errors import SourceError
-from pipelines.core.settings import CONFIG_DIR
-from pipelines.core.timeutil import BEIJING
-from pipelines.water.pull import pull
+from envmon.core.errors import SourceError
+from envmon.core.settings import CONFIG_DIR
+from envmon.core.timeutil import BEIJING
+from envmon.water.pull import pull
 from tests.support.http_server import FixtureServer, Scripted
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "water"

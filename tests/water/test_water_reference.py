@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.errors import ConfigError
-from pipelines.core.settings import REFERENCE_DIR
-from pipelines.water import reference
+from envmon.core.errors import ConfigError
+from envmon.core.settings import REFERENCE_DIR
+from envmon.water import reference
 
 
 @pytest.fixture

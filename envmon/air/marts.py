@@ -1,0 +1,51 @@
+"""Daily marts in the lake, recomputed from air_hourly one natural day at a time.
+
+A day's marts depend only on that day's hourly partition (natural days are
+00:00-24:00 and HJ 663's 8-hour windows end 08:00-24:00 of the same day), so
+each load recomputes exactly the days it touched, and memory stays bounded by
+one day of the region, whatever the length of a backfill.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from envmon.air import schema
+from envmon.core import lake
+from envmon.core.config import domain_settings
+
+DAILY_STATION = "air_daily_station"
+DAILY_CITY = "air_daily_city"
+_PART = "daily"
+
+
+def rebuild_daily(day: str) -> tuple[int, int]:
+    """Recompute both daily marts for `day` (YYYY-MM-DD); returns their row counts."""
+    from envmon.air.daily import daily_city, daily_station
+    from envmon.air.registry import city_assessment_stations
+
+    hourly = preferred_hours(lake.read_partition(schema.HOURLY_DATASET, "date", day,
+                                                 schema.hourly_arrow_schema()))
+    hourly = hourly.assign(date=day)
+    stations = daily_station(hourly) if not hourly.empty else pd.DataFrame()
+    cities = (daily_city(stations, city_assessment_stations()) if not stations.empty
+              else pd.DataFrame())
+    for name, frame in ((DAILY_STATION, stations), (DAILY_CITY, cities)):
+        frame = frame.drop(columns=["date"], errors="ignore")
+        lake.replace_partition(name, frame, partition_col="date", value=day, part=_PART,
+                               schema=schema.daily_arrow_schema(name))
+    return len(stations), len(cities)
+
+
+def preferred_hours(hourly: pd.DataFrame) -> pd.DataFrame:
+    """One row per station-hour: when sources overlap, the configured priority wins."""
+    if hourly.empty:
+        return hourly
+    priority = domain_settings("air").get("source_priority") or []
+    rank = {name: i for i, name in enumerate(priority)}
+    ranked = hourly.assign(_rank=hourly["source"].map(rank).fillna(len(rank)))
+    ranked = ranked.sort_values(["station_code", "ts", "_rank", "source"], kind="stable")
+    return ranked.drop_duplicates(["station_code", "ts"]).drop(columns=["_rank", "_part"],
+                                                               errors="ignore")
+
+

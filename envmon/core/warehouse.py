@@ -1,0 +1,206 @@
+"""Build warehouse.duckdb: views over the lake and marts, from warehouse/*.sql.
+
+DuckDB allows one read-write process or many read-only ones, never both, so
+loads never write the warehouse file: the builder writes a new file and
+renames it into place. An analyst who holds the old file open keeps reading
+it; the next connection sees the new one. The views read the lake's Parquet
+through globs, so partitions written after a build show up without one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from envmon.core.atomic import write_atomic
+from envmon.core.locks import dataset_lock
+from envmon.core.settings import WAREHOUSE_SQL_DIR, home
+
+_PLACEHOLDER = re.compile(
+    r"\{\{\s*(lake|ledger|quarantine|reference|home)(?::([a-z0-9_/]+))?\s*\}\}")
+
+
+def lake_tables() -> dict[str, Callable[[], pa.Schema]]:
+    """Every lake dataset and its full schema (partition column included)."""
+    from envmon.domains import domains
+
+    tables: dict[str, Callable[[], pa.Schema]] = {}
+    for domain in domains().values():
+        tables.update(domain.lake_tables())
+    return tables
+
+
+def build(target: Path | None = None) -> Path:
+    """Rebuild the warehouse file from warehouse/*.sql, in file-name order.
+
+    Builds take turns: a build renders the views of the datasets that exist
+    when it starts, so two loads finishing together must not let the build
+    that started first (before the other's data landed) be renamed last.
+    """
+    with dataset_lock("warehouse"):
+        return _build(target)
+
+
+def _build(target: Path | None) -> Path:
+    import duckdb
+
+    target = target or home().warehouse
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A unique name: workers in different containers can share a pid.
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            for sql_file in sorted(WAREHOUSE_SQL_DIR.glob("*.sql")):
+                con.execute(render(sql_file.read_text(encoding="utf-8")))
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+    return target
+
+
+def render(sql: str) -> str:
+    """Replace {{lake:NAME}}, {{reference:NAME}}, {{ledger}}, {{quarantine}} with readers."""
+    return _PLACEHOLDER.sub(lambda m: _relation(m.group(1), m.group(2)), sql)
+
+
+def _relation(kind: str, name: str | None) -> str:
+    h = home()
+    if kind == "home":
+        return _quote(str(h.root))
+    if kind == "reference":
+        from envmon.core.reference import reference_path
+
+        # Codes are keys with leading zeros and letters: read every cell as text.
+        path = _quote(str(reference_path(f"{name}.csv")))
+        return f"read_csv({path}, header = true, all_varchar = true)"
+    if kind == "ledger":
+        return _reader(h.ledger / "runs", "*.parquet", _ledger_schema(), hive=False)
+    if kind == "quarantine":
+        return _reader(h.quarantine, "**/*.parquet", _quarantine_schema(), hive=False)
+    tables = lake_tables()
+    if name not in tables:
+        raise KeyError(f"warehouse SQL names unknown lake dataset {name!r}")
+    return _reader(h.dataset(name), "*/*.parquet", tables[name](), hive=True)
+
+
+def _reader(directory: Path, pattern: str, schema: pa.Schema, *, hive: bool) -> str:
+    """read_parquet over the files, or over an empty typed file when none exist yet.
+
+    A view over a glob that matches nothing fails at query time, and an
+    analyst should see an empty table with the right columns instead.
+    """
+    if any(directory.glob(pattern)):
+        glob = _quote(str(directory / pattern))
+        options = ", hive_partitioning = true" if hive else ""
+        return f"read_parquet({glob}, union_by_name = true{options})"
+    empty = home().root / "lake_schemas" / f"{directory.name}.parquet"
+    # Written atomically: another build may be reading it at this moment.
+    write_atomic(empty, lambda tmp: pq.write_table(schema.empty_table(), tmp))
+    return f"read_parquet({_quote(str(empty))})"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ledger_schema() -> pa.Schema:
+    from envmon.core.ledger import LEDGER_SCHEMA
+
+    return LEDGER_SCHEMA
+
+
+def _quarantine_schema() -> pa.Schema:
+    from envmon.core.quarantine import QUARANTINE_SCHEMA
+
+    return QUARANTINE_SCHEMA
+
+
+def connect_read_only(path: Path | None = None):  # -> duckdb.DuckDBPyConnection
+    """A read-only connection, as analysts open it."""
+    import duckdb
+
+    path = path or home().warehouse
+    if not path.exists():
+        from envmon.core.errors import EnvmonError
+
+        raise EnvmonError(f"{path}: no warehouse yet; run `envmon demo` or an ingest first")
+    return duckdb.connect(str(path), read_only=True)
+
+
+# Statement kinds SQL written by people may run on a locked connection.
+# SET is one because the locked configuration already decides which settings
+# may change (TimeZone only). Everything else is refused, COPY and EXPORT in
+# particular: DuckDB would let them write inside the directories the views read.
+READING_STATEMENTS = ("SELECT", "SET")
+# Settings a locked connection may still change: docs/warehouse.md tells
+# analysts to SET TimeZone to read `ts` in Beijing time.
+_CHANGEABLE_SETTINGS = ("TimeZone",)
+
+
+def connect_locked(path: Path | None = None):  # -> duckdb.DuckDBPyConnection
+    """A read-only connection for SQL people write (`envmon query`, alert rules).
+
+    It reads the files the warehouse views read and no other: DuckDB's
+    external access is off, with the views' directories as the only
+    exceptions, and the configuration is locked so SQL cannot turn it back
+    on. Pair it with `refuse_writes(sql)`.
+    """
+    con = connect_read_only(path)
+    try:
+        con.execute(f"SET allowed_directories = [{_sql_list(_view_directories())}]")
+        con.execute(f"SET allowed_configs = [{_sql_list(_CHANGEABLE_SETTINGS)}]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def refuse_writes(sql: str) -> None:
+    """Raise EnvmonError unless every statement in `sql` is a SELECT or a SET."""
+    import duckdb
+
+    from envmon.core.errors import EnvmonError
+
+    for statement in duckdb.extract_statements(sql):
+        kind = statement.type.name
+        if kind not in READING_STATEMENTS:
+            raise EnvmonError(f"{kind} statement refused: the warehouse is read-only here "
+                              f"({' and '.join(READING_STATEMENTS)} only)")
+
+
+def _view_directories() -> list[str]:
+    """Every directory the views read (render() and warehouse/*.sql), as DuckDB prefixes."""
+    from envmon.core.reference import reference_dir
+    from envmon.core.settings import REFERENCE_DIR
+
+    h = home()
+    directories = [
+        h.lake, h.ledger / "runs", h.quarantine,
+        h.root / "lake_schemas",  # the empty typed files of _reader()
+        h.root / "alerts",  # warehouse/80_alerts.sql
+        h.root / "reporting" / "commitment_status",  # warehouse/70_commitments.sql
+        # Outside ENVMON_HOME: the reference CSVs (provinces, cities, stations,
+        # sections) ship with the code, and ENVMON_REFERENCE_DIR may replace
+        # some of them (reference_path()).
+        REFERENCE_DIR, reference_dir(),
+    ]
+    # allowed_directories are prefixes: the trailing separator keeps lake/
+    # from also allowing lake_schemas/ or a sibling named lake2/.
+    return [os.path.join(str(d), "") for d in directories]
+
+
+def _sql_list(items: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(_quote(str(item)) for item in items)

@@ -1,8 +1,0 @@
-"""Surface-water source adapters, one module per feed format.
-
-cnemc-water: the national automatic monitoring real-time release (JSON pages).
-lab-monthly: monthly laboratory results (CSV, full GB 3838 Table 1).
-Both return pipelines.water.schema.PARSED_COLUMNS.
-"""
-
-FORMATS: tuple[str, ...] = ("cnemc-water", "lab-monthly")

@@ -395,7 +395,7 @@ def write_registry(directory: Path, count: int) -> pd.DataFrame:
 def generate_files(out_dir: Path, stations: pd.DataFrame, start: date, days: int, seed: int
                    ) -> list[Path]:
     """The daily files, with the real demo generator, a month at a time."""
-    from envmon.air.sources.demo import generate_china_sites
+    from envmon.demo.air import generate_china_sites
 
     paths: list[Path] = []
     first, last = start, start + timedelta(days=days - 1)

@@ -291,8 +291,8 @@ def generate(domain: str, args: argparse.Namespace, layout: bench._Layout, first
                        "year_rows": len(stations) * 24 * YEAR_DAYS}
     if domain == "water":
         count = write_sections(layout.reference, args.sections)
+        from envmon.demo import water as water_demo
         from envmon.water.reference import clear_cache
-        from envmon.water.sources import demo as water_demo
 
         previous = os.environ.get("ENVMON_REFERENCE_DIR")
         os.environ["ENVMON_REFERENCE_DIR"] = str(layout.reference)  # the generator reads it
@@ -322,7 +322,7 @@ def generate(domain: str, args: argparse.Namespace, layout: bench._Layout, first
             clear_cache()
         return files, {"sections": count, "unit": "section readings",
                        "year_rows": count * WATER_SLOTS_PER_DAY * YEAR_DAYS}
-    from envmon.hazwaste.sources import demo as hw_demo
+    from envmon.demo import hazwaste as hw_demo
 
     layout.reference.mkdir(parents=True, exist_ok=True)  # the bundled registry, unchanged
     per_day = max(1, round(args.manifests_year / YEAR_DAYS))

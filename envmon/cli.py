@@ -233,7 +233,7 @@ def _cmd_pull(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from envmon.demo import run_demo
+    from envmon.demo.run import run_demo
 
     return run_demo(month=args.month, seed=args.seed)
 

@@ -50,8 +50,8 @@ def lake_tables() -> dict:
 def demo(first: date, last: date, seed: int, reporter: Reporter) -> list:
     """Write a month of station archive files and ingest them as source `demo`."""
     from envmon.air.ingest import ingest_files
-    from envmon.air.sources.demo import generate_china_sites
     from envmon.core.settings import home
+    from envmon.demo.air import generate_china_sites
 
     feed_dir = home().demo_feeds / "air"
     reporter.say(f"air: writing station archive files (china_sites_YYYYMMDD.csv) in {feed_dir}")

@@ -74,7 +74,7 @@ def _fetch_daily(source: str, cfg: dict, fmt: str, day: date) -> LandedFile:
 
 def _demo_file(cfg: dict, day: date, name: str, source: str) -> LandedFile:
     """The demo source writes its own feed file on demand, then reads it."""
-    from envmon.air.sources.demo import generate_china_sites
+    from envmon.demo.air import generate_china_sites
 
     directory = Path(cfg["directory"])
     path = directory / name

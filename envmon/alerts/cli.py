@@ -2,7 +2,7 @@
 
 Wiring (envmon/cli.py):   from envmon.alerts.cli import configure
                              configure(sub)    # sub = the top-level subparsers
-Demo (envmon/demo.py):    from envmon.alerts.cli import demo_alerts
+Demo (envmon/demo/run.py):    from envmon.alerts.cli import demo_alerts
                              demo_alerts(reporter)   # after the warehouse is built
 """
 

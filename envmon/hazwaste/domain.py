@@ -69,8 +69,8 @@ def lake_tables() -> dict:
 def demo(first: date, last: date, seed: int, reporter: Reporter) -> list:
     """Write a month of daily manifest exports and ingest them as source `demo`."""
     from envmon.core.settings import home
+    from envmon.demo.hazwaste import generate_exports
     from envmon.hazwaste.ingest import ingest_files
-    from envmon.hazwaste.sources.demo import generate_exports
 
     feed_dir = home().demo_feeds / NAME
     reporter.say(f"hazwaste: writing daily manifest exports (manifests_YYYYMMDD.json) in "

@@ -73,7 +73,7 @@ def _fetch(source: str, cfg: dict, fmt: str, day: date) -> LandedFile:
 
 def _demo_file(cfg: dict, day: date, name: str, source: str) -> LandedFile:
     """The demo source writes the day's export on demand, then reads it."""
-    from envmon.hazwaste.sources.demo import generate_exports
+    from envmon.demo.hazwaste import generate_exports
 
     directory = Path(cfg["directory"])
     path = directory / name

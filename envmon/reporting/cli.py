@@ -2,7 +2,7 @@
 
 Wiring (envmon/cli.py):   from envmon.reporting.cli import configure as configure_report
                              configure_report(sub)   # sub = the top-level subparsers
-Demo (envmon/demo.py):    from envmon.reporting.cli import demo_report
+Demo (envmon/demo/run.py):    from envmon.reporting.cli import demo_report
                              demo_report(reporter, first)   # first day of the demo month,
                                                             # after the warehouse is built
 """

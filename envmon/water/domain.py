@@ -62,8 +62,8 @@ def demo(first: date, last: date, seed: int, reporter: Reporter) -> list:
     """
     from envmon.core.landing import land_bytes
     from envmon.core.settings import home
+    from envmon.demo.water import fetch_times, write_lab_month, write_snapshot
     from envmon.water.ingest import ingest_deliveries, ingest_files, progress
-    from envmon.water.sources.demo import fetch_times, write_lab_month, write_snapshot
 
     feed_dir = home().demo_feeds / "water"
     times = fetch_times(first, last)

@@ -112,7 +112,7 @@ def fetch_release(source: str, cfg: dict) -> list[LandedFile]:
 
 def _demo_snapshot(cfg: dict, at: datetime | None) -> LandedFile:
     """The demo feed's real-time page at `at`, landed as a fetch at that time."""
-    from envmon.water.sources.demo import write_snapshot
+    from envmon.demo.water import write_snapshot
 
     when = (at or datetime.now(BEIJING)).astimezone(BEIJING)
     path = write_snapshot(Path(cfg["directory"]), when)
@@ -121,7 +121,7 @@ def _demo_snapshot(cfg: dict, at: datetime | None) -> LandedFile:
 
 
 def _demo_lab(cfg: dict, at: datetime | None) -> None:
-    from envmon.water.sources.demo import write_lab_month
+    from envmon.demo.water import write_lab_month
 
     when = (at or datetime.now(BEIJING)).astimezone(BEIJING)
     write_lab_month(Path(cfg["directory"]), when.year, when.month)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from envmon.air.sources import demo
+from envmon.demo import air as demo
 
 TYPES = (
     "AQI",

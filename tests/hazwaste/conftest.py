@@ -19,7 +19,7 @@ DEMO_FIRST, DEMO_LAST = date(2026, 10, 1), date(2026, 10, 31)
 def ingest_demo_month(home: Path, *, refresh: bool = True) -> list:
     """October 2026's demo exports, generated under `home` and loaded into it
     (ENVMON_HOME must already point there)."""
-    from envmon.hazwaste.sources.demo import generate_exports
+    from envmon.demo.hazwaste import generate_exports
 
     files = generate_exports(home / "feeds", DEMO_FIRST, DEMO_LAST, seed=2026)
     return ingest_files(files, "manifest-json", source="demo", data_docs=False,

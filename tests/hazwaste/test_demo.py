@@ -121,7 +121,7 @@ def test_demo_summary_prints_kinds_and_flows(demo_home) -> None:
 
 
 def test_a_day_alone_is_the_same_as_inside_the_month(demo_home, tmp_path: Path) -> None:
-    from envmon.hazwaste.sources.demo import generate_exports
+    from envmon.demo.hazwaste import generate_exports
 
     home, _ = demo_home
     [alone] = generate_exports(tmp_path, date(2026, 10, 15), date(2026, 10, 15), seed=2026)

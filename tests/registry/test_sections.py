@@ -13,8 +13,8 @@ import pytest
 from envmon.core.errors import ConfigError
 from envmon.core.settings import REFERENCE_DIR
 from envmon.core.timeutil import BEIJING
+from envmon.demo import water as water_demo
 from envmon.water import reference
-from envmon.water.sources import demo as water_demo
 from envmon.water.sources.cnemc_water import Page, parse_pages
 from tests.registry.conftest import FIXTURES
 

@@ -66,7 +66,7 @@ def lake(home: Path, dataset: str, drop: tuple[str, ...] = ("run_id",)) -> pd.Da
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    from envmon.hazwaste.sources.demo import generate_exports
+    from envmon.demo.hazwaste import generate_exports
 
     return generate_exports(tmp_path_factory.mktemp("hw-feeds"), DAYS[0], DAYS[-1], seed=2026)
 
@@ -175,7 +175,7 @@ def kill_drill_case(domain: str, tmp_path: Path) -> tuple[list[str], list[Path],
     if domain == "water":
         return (["water", "--format", "cnemc-water", "--fetched-at",
                  "2026-10-31T20:00:00+08:00"], WATER_PAGES, "water_readings")
-    from envmon.hazwaste.sources.demo import generate_exports
+    from envmon.demo.hazwaste import generate_exports
 
     return (["hazwaste", "--format", "manifest-json", "--source", "demo"],
             generate_exports(tmp_path / "in", DAYS[0], DAYS[-1], seed=2026), "hw_manifests")

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from envmon.core.timeutil import BEIJING
+from envmon.demo import water as demo
 from envmon.water.compensation import target_limit
-from envmon.water.sources import demo
 from envmon.water.sources.cnemc_water import Page, parse_pages
 from envmon.water.sources.lab_monthly import parse_lab_monthly
 

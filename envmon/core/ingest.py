@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 import pyarrow as pa
 
 from envmon.core import lake
+from envmon.core.checks import CheckOutcome, validate_many
 from envmon.core.errors import InputError
 from envmon.core.faults import fault_point
 from envmon.core.landing import LandedFile
@@ -36,9 +37,6 @@ from envmon.core.parsing import ParseResult
 from envmon.core.quarantine import QuarantineRow, rows_from_frame, write_quarantine
 from envmon.core.reconcile import tidy_if_alone
 
-if TYPE_CHECKING:
-    from checks.runner import CheckOutcome
-
 
 @dataclass(frozen=True)
 class DatasetSpec:
@@ -52,6 +50,65 @@ class DatasetSpec:
     shape: Callable[[pd.DataFrame, str, str], pd.DataFrame]
     # Called with the partition values a load touched (derived marts).
     after_load: Callable[[list[str]], None] | None = None
+    # A table's deliveries are checked and written in groups (see run_deliveries).
+    grouped: bool = True
+
+    def check(self, parsed: list[Parsed], options: BatchOptions) -> list[CheckOutcome]:
+        """One Great Expectations run for the group's rows, each row with its window."""
+        return validate_many(
+            self.name, [_with_window(p.result) for p in parsed],
+            run_ids=[p.record.run_id for p in parsed],
+            params=[dict(options.check_params) for _ in parsed], data_docs=options.data_docs)
+
+    def locks(self, parsed: list[Parsed], source: str) -> list[tuple[str, bool]]:
+        """The deliveries' lock stripes, exclusive, in one order for everyone."""
+        return [(stripe, False) for stripe in sorted({_stripe(self, p.record.sha256)
+                                                      for p in parsed})]
+
+    def store(self, parsed: list[Parsed], outcomes: list[CheckOutcome], *, source: str,
+              clock: StepClock) -> None:
+        """Upsert the good rows, quarantine the rest, derive the marts, fill the counts."""
+        with clock("load"):
+            stored = [self.shape(o.good.drop(columns=list(WINDOW_COLUMNS)), source,
+                                 p.record.run_id)
+                      for p, o in zip(parsed, outcomes, strict=True)]
+            # A key given twice in the group (a file and its correction) is the later one's.
+            combined = pd.concat(stored, ignore_index=True).drop_duplicates(list(self.keys),
+                                                                            keep="last")
+            touched = lake.upsert_partitions(self.name, combined,
+                                             partition_col=self.partition_col, part=source,
+                                             keys=self.keys, schema=self.schema)
+            for p, outcome, rows in zip(parsed, outcomes, stored, strict=True):
+                p.record.partitions = sorted(set(rows[self.partition_col].astype(str)))
+                _account(p, outcome, rows, source=source)
+        if self.after_load and touched:
+            # Derived marts are read-modify-write: two loads touching the same
+            # period must not interleave, or the later mart misses the other's rows.
+            with clock("derive"), dataset_lock(f"{self.name}.derive"):
+                self.after_load(touched)
+
+
+class Loader(Protocol):
+    """What run_deliveries asks of what it loads: one table (DatasetSpec) or
+    a delivery that fills several (hazardous-waste exports).
+
+    `name` is the ledger's dataset (loaded markers, ledger rows); `grouped`
+    says whether several deliveries may be checked and written together.
+    `check` judges the parsed deliveries (one outcome each, no lake access),
+    `locks` names the locks (name, shared) to hold from the duplicate
+    re-check to the ledger rows, and `store` writes the lake and quarantine
+    and fills each record's counts, status, message and partitions.
+    """
+
+    name: str
+    grouped: bool
+
+    def check(self, parsed: list[Parsed], options: BatchOptions) -> list[Any]: ...
+
+    def locks(self, parsed: list[Parsed], source: str) -> list[tuple[str, bool]]: ...
+
+    def store(self, parsed: list[Parsed], outcomes: list[Any], *, source: str,
+              clock: StepClock) -> None: ...
 
 
 # Input bytes checked and written together (see run_deliveries). 32 MB is a
@@ -70,10 +127,14 @@ class BatchOptions:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One delivery to load: its landed files and how to parse them."""
+    """One delivery to load: its landed files and how to parse them.
+
+    `parse` returns a ParseResult for a table, or what the loader's `check`
+    reads (a hazardous-waste export).
+    """
 
     landed: list[LandedFile]
-    parse: Callable[[], ParseResult]
+    parse: Callable[[], Any]
 
 
 def batch_sha(landed: list[LandedFile]) -> str:
@@ -82,13 +143,13 @@ def batch_sha(landed: list[LandedFile]) -> str:
     return hashlib.sha256("".join(sorted(f.sha256 for f in landed)).encode()).hexdigest()
 
 
-def run_batch(spec: DatasetSpec, landed: list[LandedFile], parse: Callable[[], ParseResult], *,
+def run_batch(loader: Loader, landed: list[LandedFile], parse: Callable[[], Any], *,
               source: str, options: BatchOptions | None = None) -> RunRecord:
     """Load one delivery (one file, or the pages of one pull) into the lake."""
-    return run_deliveries(spec, [Delivery(landed, parse)], source=source, options=options)[0]
+    return run_deliveries(loader, [Delivery(landed, parse)], source=source, options=options)[0]
 
 
-def run_deliveries(spec: DatasetSpec, deliveries: Iterable[Delivery], *, source: str,
+def run_deliveries(loader: Loader, deliveries: Iterable[Delivery], *, source: str,
                    options: BatchOptions | None = None,
                    on_record: Callable[[RunRecord], None] | None = None) -> list[RunRecord]:
     """Load deliveries of one source in groups: one ledger row per delivery.
@@ -98,14 +159,16 @@ def run_deliveries(spec: DatasetSpec, deliveries: Iterable[Delivery], *, source:
     partition it touches, and its marts are derived once: a backfill pays
     those per-call costs per group, not per file. Each delivery still gets
     its own batch and fatal checks, quarantine rows and ledger row, and the
-    same delivery started twice at once is loaded once.
+    same delivery started twice at once is loaded once. A loader that is not
+    `grouped` gets each delivery alone, in the order given.
     """
     options = options or BatchOptions()
     records: list[RunRecord] = []
     tidy_if_alone()
     with loading():
-        for group in _groups(deliveries, options.group_bytes):
-            for record in _run_group(spec, group, source=source, options=options):
+        limit = options.group_bytes if loader.grouped else 0
+        for group in _groups(deliveries, limit):
+            for record in _run_group(loader, group, source=source, options=options):
                 records.append(record)
                 if on_record:
                     on_record(record)
@@ -145,9 +208,11 @@ def _groups(deliveries: Iterable[Delivery], limit: int) -> Iterator[list[Deliver
 
 
 @dataclass
-class _Parsed:
+class Parsed:
+    """A delivery that parsed: its ledger record, what its parser returned, its files."""
+
     record: RunRecord
-    result: ParseResult
+    result: Any
     landed: list[LandedFile]
 
 
@@ -191,27 +256,25 @@ def recorded_on_failure(records: list[RunRecord]) -> Iterator[None]:
         raise
 
 
-def _run_group(spec: DatasetSpec, group: list[Delivery], *, source: str,
+def _run_group(loader: Loader, group: list[Delivery], *, source: str,
                options: BatchOptions) -> list[RunRecord]:
     records: list[RunRecord] = []
     with recorded_on_failure(records):
-        _load_group(spec, group, records, source=source, options=options)
+        _load_group(loader, group, records, source=source, options=options)
     return records
 
 
-def _load_group(spec: DatasetSpec, group: list[Delivery], records: list[RunRecord], *,
+def _load_group(loader: Loader, group: list[Delivery], records: list[RunRecord], *,
                 source: str, options: BatchOptions) -> None:
-    from checks.runner import validate_many
-
-    parsed: list[_Parsed] = []
+    parsed: list[Parsed] = []
     taken: dict[str, str] = {}  # sha256 -> run of this group that carries those bytes
     for delivery in group:
         sha = batch_sha(delivery.landed)
-        record = RunRecord(run_id=new_run_id(), dataset=spec.name, source=source,
+        record = RunRecord(run_id=new_run_id(), dataset=loader.name, source=source,
                            files=[f.name for f in delivery.landed], sha256=sha,
                            started_at=datetime.now(UTC))
         records.append(record)
-        earlier = None if options.force else loaded_by(spec.name, sha)
+        earlier = None if options.force else loaded_by(loader.name, sha)
         if earlier or sha in taken:
             _duplicate(record, earlier or f"{taken[sha]} of this command")
             continue
@@ -223,24 +286,21 @@ def _load_group(spec: DatasetSpec, group: list[Delivery], records: list[RunRecor
             record_run(record)
             continue
         taken[sha] = record.run_id
-        parsed.append(_Parsed(record, result, delivery.landed))
+        parsed.append(Parsed(record, result, delivery.landed))
     if not parsed:
         return
 
     clock = StepClock(*(p.record.timings for p in parsed))
     with clock("validate"):
-        outcomes = validate_many(
-            spec.name, [_with_window(p.result) for p in parsed],
-            run_ids=[p.record.run_id for p in parsed],
-            params=[dict(options.check_params) for _ in parsed], data_docs=options.data_docs)
+        outcomes = loader.check(parsed, options)
     # Parsing and checking need no lock (they only read the delivery), so two
-    # commands overlap there; the lake is written under the deliveries' lock
-    # stripes, taken in one order by everyone so two groups never deadlock.
-    stripes = sorted({_stripe(spec, p.record.sha256) for p in parsed})
+    # commands overlap there; the lake is written under the loader's locks,
+    # taken in one order by everyone so two groups never deadlock.
+    fault_point("before-store")
     with ExitStack() as held:
-        for stripe in stripes:
-            held.enter_context(dataset_lock(stripe))
-        _store(spec, parsed, outcomes, source=source, options=options)
+        for name, shared in loader.locks(parsed, source):
+            held.enter_context(dataset_lock(name, shared=shared))
+        _store(loader, parsed, outcomes, source=source, options=options)
 
 
 def _duplicate(record: RunRecord, earlier: str) -> None:
@@ -249,14 +309,14 @@ def _duplicate(record: RunRecord, earlier: str) -> None:
     record_run(record)
 
 
-def _store(spec: DatasetSpec, parsed: list[_Parsed], outcomes: list[CheckOutcome], *,
-           source: str, options: BatchOptions) -> None:
-    """Load, quarantine, derive and record the group's deliveries (under their stripes)."""
+def _store(loader: Loader, parsed: list[Parsed], outcomes: list[Any], *, source: str,
+           options: BatchOptions) -> None:
+    """Load, quarantine, derive and record the group's deliveries (under the loader's locks)."""
     fresh = []
     for p, outcome in zip(parsed, outcomes, strict=True):
         # Re-checked under the lock: the same bytes may have been loaded by
         # another command while this one parsed them.
-        earlier = None if options.force else loaded_by(spec.name, p.record.sha256)
+        earlier = None if options.force else loaded_by(loader.name, p.record.sha256)
         if earlier:
             _duplicate(p.record, earlier)
         else:
@@ -266,23 +326,8 @@ def _store(spec: DatasetSpec, parsed: list[_Parsed], outcomes: list[CheckOutcome
     parsed, outcomes = [p for p, _ in fresh], [o for _, o in fresh]
     for p in parsed:
         begin_writes(p.record, [f.path for f in p.landed])
-    clock = StepClock(*(p.record.timings for p in parsed))
-    with clock("load"):
-        stored = [spec.shape(o.good.drop(columns=list(WINDOW_COLUMNS)), source, p.record.run_id)
-                  for p, o in zip(parsed, outcomes, strict=True)]
-        # A key given twice in the group (a file and its correction) is the later one's.
-        combined = pd.concat(stored, ignore_index=True).drop_duplicates(list(spec.keys),
-                                                                        keep="last")
-        touched = lake.upsert_partitions(spec.name, combined, partition_col=spec.partition_col,
-                                         part=source, keys=spec.keys, schema=spec.schema)
-        for p, outcome, rows in zip(parsed, outcomes, stored, strict=True):
-            p.record.partitions = sorted(set(rows[spec.partition_col].astype(str)))
-            _account(p, outcome, rows, source=source)
-    if spec.after_load and touched:
-        # Derived marts are read-modify-write: two loads touching the same
-        # period must not interleave, or the later mart misses the other's rows.
-        with clock("derive"), dataset_lock(f"{spec.name}.derive"):
-            spec.after_load(touched)
+    loader.store(parsed, outcomes, source=source,
+                 clock=StepClock(*(p.record.timings for p in parsed)))
     fault_point("after-lake-write")
     for p in parsed:
         record_run(p.record)
@@ -306,7 +351,7 @@ def _with_window(result: ParseResult) -> pd.DataFrame:
         for name, bound in zip(WINDOW_COLUMNS, (first, last), strict=True)})
 
 
-def _account(parsed: _Parsed, outcome: CheckOutcome, stored: pd.DataFrame, *,
+def _account(parsed: Parsed, outcome: CheckOutcome, stored: pd.DataFrame, *,
              source: str) -> None:
     """Quarantine what was refused and fill the delivery's ledger counts and status."""
     record, result = parsed.record, parsed.result

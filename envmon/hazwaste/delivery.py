@@ -91,7 +91,7 @@ class Entry:
 
 
 @dataclass
-class Delivery:
+class ManifestExport:
     name: str
     exported_at: datetime
     system: str | None = None

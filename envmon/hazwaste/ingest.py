@@ -1,12 +1,11 @@
-"""One manifest export from landing into the lake: parse, check, store, account.
+"""Manifest exports into the lake: the hazardous-waste loader of core.ingest.
 
-`run_batch` in the core loads one dataset per delivery; a manifest export
-fills four (manifests, lines, events, approvals) and is refused or accepted
-per manifest, so this module strings the same core pieces together itself:
-landing, checks.runner.validate, lake.upsert_partitions,
-quarantine.write_quarantine and one ledger row per delivery, with the ledger
-invariant rows_in = rows_loaded + rows_quarantined (rows are waste lines, see
-envmon/hazwaste/delivery.py).
+A manifest export fills four datasets (manifests, lines, events, approvals)
+and is refused or accepted per manifest. `run_deliveries` does what every
+delivery shares (landing order, duplicate bytes, parse failures, journal,
+locks, ledger row); `ManifestExports` says how an export is checked and
+stored, with the ledger invariant rows_in = rows_loaded + rows_quarantined
+(rows are waste lines, see envmon/hazwaste/delivery.py).
 
 Re-delivery is idempotent: identical bytes are skipped (ledger marker), and
 otherwise every row is upserted by its key, so the same manifests give the
@@ -18,30 +17,29 @@ daily runs must not turn the clock back).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from envmon.core import lake
 from envmon.core.faults import fault_point
-from envmon.core.ingest import StepClock, failure_message, recorded_on_failure
+from envmon.core.ingest import BatchOptions, Delivery, Parsed, StepClock, run_deliveries
 from envmon.core.landing import LandedFile, land_file
-from envmon.core.ledger import RunRecord, begin_writes, loaded_by, new_run_id, record_run
-from envmon.core.locks import dataset_lock, loading
+from envmon.core.ledger import RunRecord
 from envmon.core.parsing import Reject
 from envmon.core.progress import Reporter
 from envmon.core.quarantine import QuarantineRow, write_quarantine
-from envmon.core.reconcile import tidy_if_alone
 from envmon.core.timeutil import BEIJING_TZ_NAME
 from envmon.hazwaste import schema
 from envmon.hazwaste.delivery import (
     HEADER_FIELDS,
     LINE_FIELDS,
-    Delivery,
     Entry,
+    ManifestExport,
     content_key,
     version_of,
 )
@@ -66,6 +64,37 @@ class _Outcome:
     gx_success: bool = True
 
 
+class ManifestExports:
+    """The core.ingest Loader of manifest exports: one export at a time, in order.
+
+    Exports are not grouped: which stored versions are stale depends on what
+    the exports before this one wrote. The store holds two locks: the
+    source's (check-then-write, so two exports of one source take turns from
+    the stale check to the ledger row) and the lake's, shared (the refresh
+    holds it exclusively, so it never reads half a delivery).
+    """
+
+    name = schema.LEDGER_DATASET
+    grouped = False
+
+    def check(self, parsed: list[Parsed], options: BatchOptions) -> list[_Outcome]:
+        return [_check(p.result, p.record.run_id, data_docs=options.data_docs) for p in parsed]
+
+    def locks(self, parsed: list[Parsed], source: str) -> list[tuple[str, bool]]:
+        return [(f"{schema.LEDGER_DATASET}.source.{source}", False), (schema.LAKE_LOCK, True)]
+
+    def store(self, parsed: list[Parsed], outcomes: list[_Outcome], *, source: str,
+              clock: StepClock) -> None:
+        for p, outcome in zip(parsed, outcomes, strict=True):
+            record, export = p.record, p.result
+            with clock("load"):
+                notes = _store(export, outcome, source=source, record=record)
+                write_quarantine(outcome.quarantine, run_id=record.run_id,
+                                 dataset=schema.LEDGER_DATASET, source=source,
+                                 file=";".join(record.files), sha256=record.sha256)
+            _account(record, export, outcome, notes)
+
+
 def ingest_files(paths: Iterable[Path], fmt: str, *, source: str | None = None,
                  exported_at: datetime | None = None, as_of: datetime | None = None,
                  force: bool = False, data_docs: bool = True, refresh: bool = True,
@@ -73,18 +102,44 @@ def ingest_files(paths: Iterable[Path], fmt: str, *, source: str | None = None,
     """`envmon ingest hazwaste`: land and load each file (one run each), then
     recompute manifest states and anomalies once over everything stored."""
     paths = list(paths)
-    records = []
-    tidy_if_alone()
-    for number, path in enumerate(paths, start=1):
-        landed = land_file(Path(path), domain=DOMAIN, source=source or fmt)
-        records.append(ingest_landed(landed, fmt, source=source or fmt,
-                                     exported_at=exported_at, force=force,
-                                     data_docs=data_docs))
-        if reporter:
-            reporter.run(records[-1], f"[{number}/{len(paths)}] ")
+    label = source or fmt
+
+    def deliveries() -> Iterator[LandedFile]:
+        for path in paths:
+            yield land_file(Path(path), domain=DOMAIN, source=label)
+
+    records = load_exports(deliveries(), fmt, source=label, exported_at=exported_at,
+                           force=force, data_docs=data_docs, reporter=reporter,
+                           total=len(paths))
     if refresh:
         refresh_derived(as_of=as_of, reporter=reporter)
     return records
+
+
+def load_exports(landed: Iterable[LandedFile], fmt: str, *, source: str,
+                 exported_at: datetime | None = None, force: bool = False,
+                 data_docs: bool = True, reporter: Reporter | None = None,
+                 total: int | None = None,
+                 on_record: Callable[[RunRecord], None] | None = None) -> list[RunRecord]:
+    """Parse, check and store landed manifest exports in order (one ledger row each)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown hazwaste format {fmt!r}; known: {', '.join(FORMATS)}")
+    done = 0
+
+    def report(record: RunRecord) -> None:
+        nonlocal done
+        done += 1
+        if reporter:
+            reporter.run(record, f"[{done}/{total}] " if total else f"[{done}] ")
+        if on_record:
+            on_record(record)
+
+    deliveries = (Delivery([file], partial(FORMATS[fmt], file.path, name=file.name,
+                                          exported_at=exported_at))
+                  for file in landed)
+    return run_deliveries(ManifestExports(), deliveries, source=source,
+                          options=BatchOptions(force=force, data_docs=data_docs),
+                          on_record=report)
 
 
 def refresh_derived(as_of: datetime | None = None, reporter: Reporter | None = None) -> dict:
@@ -98,62 +153,7 @@ def refresh_derived(as_of: datetime | None = None, reporter: Reporter | None = N
     return summary
 
 
-def ingest_landed(landed: LandedFile, fmt: str, *, source: str,
-                  exported_at: datetime | None = None, force: bool = False,
-                  data_docs: bool = True) -> RunRecord:
-    """Parse, check and store one landed manifest export (one ledger row)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown hazwaste format {fmt!r}; known: {', '.join(FORMATS)}")
-    record = RunRecord(run_id=new_run_id(), dataset=schema.LEDGER_DATASET, source=source,
-                       files=[landed.name], sha256=landed.sha256, started_at=datetime.now(UTC))
-    with loading(), recorded_on_failure([record]):
-        _load(landed, fmt, record, exported_at=exported_at, force=force, data_docs=data_docs)
-    return record
-
-
-def _load(landed: LandedFile, fmt: str, record: RunRecord, *, exported_at: datetime | None,
-          force: bool, data_docs: bool) -> None:
-    if _skip_duplicate(record, force):
-        return
-    clock = StepClock(record.timings)
-    try:
-        with clock("parse"):
-            delivery = FORMATS[fmt](landed.path, name=landed.name, exported_at=exported_at)
-    except Exception as exc:  # noqa: BLE001 - any parser failure is this file's
-        record.status, record.message = "failed", failure_message(exc)
-        record_run(record)
-        return
-    with clock("validate"):
-        outcome = _check(delivery, record.run_id, data_docs=data_docs)
-    # Check-then-write per source: which stored versions are stale depends on
-    # what this source's other exports wrote, so two exports of one source
-    # take turns from the stale check to the ledger row. The lake is held
-    # shared, so the refresh (exclusive) never reads half a delivery.
-    fault_point("hazwaste-before-store")
-    with dataset_lock(f"{schema.LEDGER_DATASET}.source.{record.source}"), \
-            dataset_lock(schema.LAKE_LOCK, shared=True):
-        if _skip_duplicate(record, force):  # loaded meanwhile by another command
-            return
-        begin_writes(record, [landed.path])
-        with clock("load"):
-            notes = _store(delivery, outcome, source=record.source, record=record)
-            write_quarantine(outcome.quarantine, run_id=record.run_id,
-                             dataset=schema.LEDGER_DATASET, source=record.source,
-                             file=landed.name, sha256=landed.sha256)
-        _account(record, delivery, outcome, notes)
-        fault_point("after-lake-write")
-        record_run(record)
-
-
-def _skip_duplicate(record: RunRecord, force: bool) -> bool:
-    earlier = None if force else loaded_by(schema.LEDGER_DATASET, record.sha256)
-    if earlier:
-        record.status, record.message = "duplicate", f"already loaded by run {earlier}"
-        record_run(record)
-    return bool(earlier)
-
-
-def _account(record: RunRecord, delivery: Delivery, outcome: _Outcome, notes: list[str]
+def _account(record: RunRecord, delivery: ManifestExport, outcome: _Outcome, notes: list[str]
              ) -> None:
     record.rows_in = delivery.rows_in
     record.rows_quarantined = len(outcome.quarantine)
@@ -171,9 +171,9 @@ def _account(record: RunRecord, delivery: Delivery, outcome: _Outcome, notes: li
 # --- checks --------------------------------------------------------------------
 
 
-def _check(delivery: Delivery, run_id: str, *, data_docs: bool) -> _Outcome:
+def _check(delivery: ManifestExport, run_id: str, *, data_docs: bool) -> _Outcome:
     """Parse problems, conflicting copies and the GX suites decide what loads."""
-    from checks.runner import validate
+    from envmon.core.checks import validate
     from envmon.hazwaste.settings import load_rules
 
     outcome = _Outcome()
@@ -236,7 +236,7 @@ def _check(delivery: Delivery, run_id: str, *, data_docs: bool) -> _Outcome:
     return outcome
 
 
-def _resolve_copies(delivery: Delivery, outcome: _Outcome) -> None:
+def _resolve_copies(delivery: ManifestExport, outcome: _Outcome) -> None:
     """Several entries of one manifest version in one delivery: identical
     repeats are loaded once; copies that disagree are all refused, since
     neither can be taken as the truth."""
@@ -311,7 +311,7 @@ class CheckedReject(Reject):
 # --- frames ----------------------------------------------------------------------
 
 
-def _lines_frame(delivery: Delivery, indexes: list[int]) -> pd.DataFrame:
+def _lines_frame(delivery: ManifestExport, indexes: list[int]) -> pd.DataFrame:
     rows = []
     for index in indexes:
         entry = delivery.entries[index]
@@ -322,7 +322,7 @@ def _lines_frame(delivery: Delivery, indexes: list[int]) -> pd.DataFrame:
     return _typed(pd.DataFrame(rows, columns=columns))
 
 
-def _events_frame(delivery: Delivery, indexes: list[int]) -> pd.DataFrame:
+def _events_frame(delivery: ManifestExport, indexes: list[int]) -> pd.DataFrame:
     rows = []
     for index in indexes:
         entry = delivery.entries[index]
@@ -355,7 +355,7 @@ def _instants(values: pd.Series) -> pd.Series:
 # --- storing -----------------------------------------------------------------------
 
 
-def _store(delivery: Delivery, outcome: _Outcome, *, source: str,
+def _store(delivery: ManifestExport, outcome: _Outcome, *, source: str,
            record: RunRecord) -> list[str]:
     """Upsert the accepted manifests, lines, events and approvals; returns notes."""
     notes: list[str] = []
@@ -396,7 +396,7 @@ def _store(delivery: Delivery, outcome: _Outcome, *, source: str,
     return notes
 
 
-def _manifest_rows(entries: list[Entry], delivery: Delivery, record: RunRecord,
+def _manifest_rows(entries: list[Entry], delivery: ManifestExport, record: RunRecord,
                    provenance: dict) -> pd.DataFrame:
     rows = []
     for entry in entries:

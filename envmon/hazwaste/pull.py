@@ -10,6 +10,7 @@ recomputed over what is stored either way.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,8 +19,7 @@ from envmon.core.errors import ConfigError, SourceError
 from envmon.core.landing import LandedFile, land_bytes, land_file
 from envmon.core.ledger import RunRecord
 from envmon.core.progress import Reporter
-from envmon.core.reconcile import tidy_if_alone
-from envmon.hazwaste.ingest import DOMAIN, ingest_landed, refresh_derived
+from envmon.hazwaste.ingest import DOMAIN, load_exports, refresh_derived
 
 DAILY_NAMES = {"manifest-json": "manifests_{date:%Y%m%d}.json",
                "manifest-csv": "manifests_{date:%Y%m%d}.csv"}
@@ -38,15 +38,17 @@ def pull(source: str, start: date, end: date, *, as_of: datetime | None = None,
         raise ConfigError(f"--end {end} is before --start {start}")
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     records: list[RunRecord] = []
-    tidy_if_alone()
+
+    def fetched() -> Iterator[LandedFile]:
+        for day in days:
+            yield _fetch(source, cfg, fmt, day)
+
     try:
-        for number, day in enumerate(days, start=1):
-            landed = _fetch(source, cfg, fmt, day)
-            records.append(ingest_landed(landed, fmt, source=source, force=force,
-                                         data_docs=data_docs))
-            if reporter:
-                reporter.run(records[-1], f"[{number}/{len(days)}] ")
+        load_exports(fetched(), fmt, source=source, force=force, data_docs=data_docs,
+                     reporter=reporter, total=len(days), on_record=records.append)
     finally:
+        # A fetch that fails stops the pull after the days before it are
+        # loaded (and recorded): those are refreshed all the same.
         if refresh and records:
             refresh_derived(as_of=as_of, reporter=reporter)
     return records

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from envmon.air.ingest import ingest_files
-from envmon.core.warehouse import build
+from envmon.domains import build_warehouse
 from tests.support.feeds import write_china_sites
 
 ENVMON = str(Path(sys.executable).parent / "envmon")
@@ -151,7 +151,7 @@ def test_failing_disk_leaves_previous_partition_intact(envmon_home: Path,
     assert after == before
     leftovers = [p for p in (envmon_home / "lake").rglob("*") if p.name.endswith(".tmp")]
     assert leftovers == []
-    build()  # the warehouse still reads the lake
+    build_warehouse()  # the warehouse still reads the lake
     con = duckdb.connect(str(envmon_home / "warehouse.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM air_hourly").fetchall() == [(24 * len(STATIONS),)]
     con.close()

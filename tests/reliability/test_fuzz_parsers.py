@@ -30,7 +30,7 @@ from envmon.core.errors import InputError
 from envmon.core.parsing import ParseResult
 from envmon.core.strict_json import MAX_DEPTH
 from envmon.core.timeutil import BEIJING
-from envmon.hazwaste.delivery import Delivery
+from envmon.hazwaste.delivery import ManifestExport
 from envmon.hazwaste.sources.manifest_csv import parse_manifest_csv
 from envmon.hazwaste.sources.manifest_json import parse_manifest_json
 from envmon.water.sources import cnemc_water
@@ -86,7 +86,7 @@ def settle(parse: Callable[[bytes], Any], data: bytes) -> Any:
     except InputError as exc:
         assert str(exc).strip() and "\n" not in str(exc)
         return exc
-    assert isinstance(result, ParseResult | Delivery | cnemc_water.PageInfo)
+    assert isinstance(result, ParseResult | ManifestExport | cnemc_water.PageInfo)
     assert all(r.reason for r in getattr(result, "rejects", []))
     return result
 
@@ -326,7 +326,7 @@ def test_csv_line_of_megabytes_is_refused_alone_or_the_file_is(parser: str) -> N
     # Megabytes of ordinary cells: a line far wider than its header.
     many_cells = first + b"," + b",".join([b"40"] * (HUGE // 3))
     outcome = settle(parse, _with_line(real, many_cells))
-    assert isinstance(outcome, ParseResult | Delivery)
+    assert isinstance(outcome, ParseResult | ManifestExport)
     assert any(r.line == len(real.splitlines()) + 1 for r in outcome.rejects)
     # One cell of megabytes: past csv's field size limit, the file cannot be read.
     one_cell = first + b"," + b"9" * HUGE
@@ -352,5 +352,5 @@ def test_csv_10000_columns(parser: str) -> None:
         assert isinstance(outcome, InputError) and len(str(outcome)) < 500
     # A line of 10,000 cells more than its header: refused alone.
     outcome = settle(parse, _with_line(real, (rows[0] + "," * WIDE + "1").encode()))
-    assert isinstance(outcome, ParseResult | Delivery)
+    assert isinstance(outcome, ParseResult | ManifestExport)
     assert any(r.line == len(rows) + 2 for r in outcome.rejects)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from envmon.core.errors import InputError
 from envmon.core.parsing import ParseResult
 from envmon.core.timeutil import BEIJING
-from envmon.hazwaste.delivery import Delivery
+from envmon.hazwaste.delivery import ManifestExport
 from envmon.hazwaste.sources.manifest_csv import parse_manifest_csv
 from envmon.hazwaste.sources.manifest_json import parse_manifest_json
 from envmon.water.sources.cnemc_water import Page, parse_pages
@@ -33,7 +33,7 @@ def outcome(parse, data: bytes) -> None:
     except InputError as exc:
         assert str(exc).strip() and "\n" not in str(exc)
         return
-    assert isinstance(result, ParseResult | Delivery)
+    assert isinstance(result, ParseResult | ManifestExport)
     assert all(r.reason for r in result.rejects)
 
 

@@ -109,7 +109,7 @@ def test_two_consecutive_exports_at_once_match_one_after_the_other(
     first = run(home, *flags, str(older), wait=False,
                 env={"ENVMON_PAUSE": "hazwaste-after-stale-check=8"})
     second = run(home, *flags, str(newer), wait=False,
-                 env={"ENVMON_PAUSE": "hazwaste-before-store=3"})
+                 env={"ENVMON_PAUSE": "before-store=3"})
     finish([first, second])
     assert_same_hazwaste(home, sequential)
 
@@ -119,7 +119,7 @@ def test_same_export_twice_at_once_is_loaded_once(exports: list[Path], tmp_path:
     home = tmp_path / "home"
     flags = ["ingest", "hazwaste", "--format", "manifest-json", "--source", "demo",
              "--no-data-docs", str(exports[0])]
-    finish([run(home, *flags, wait=False, env={"ENVMON_PAUSE": "hazwaste-before-store=2"})
+    finish([run(home, *flags, wait=False, env={"ENVMON_PAUSE": "before-store=2"})
             for _ in range(2)])
     assert sorted(ledger(home)["status"]) == ["duplicate", "ok"]
     manifests = lake(home, "hw_manifests")
@@ -147,7 +147,7 @@ def test_manual_load_during_a_dag_run(exports: list[Path], sequential: Path,
                            stderr=subprocess.PIPE, text=True)
     manual = run(home, "ingest", "hazwaste", "--format", "manifest-json", "--source", "demo",
                  "--no-data-docs", str(exports[0]), wait=False,
-                 env={"ENVMON_PAUSE": "hazwaste-before-store=2"})
+                 env={"ENVMON_PAUSE": "before-store=2"})
     finish([dag, manual])
     assert_same_hazwaste(home, sequential)
 

@@ -1,6 +1,6 @@
 """Manifest export readers, one module per format.
 
-Each reader is `(path, *, name, exported_at=None) -> Delivery`; `name` is the
+Each reader is `(path, *, name, exported_at=None) -> ManifestExport`; `name` is the
 delivered file name (landing stores files under their sha256) and
 `exported_at` overrides the export time where the format has none (CSV).
 """
@@ -11,18 +11,18 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from envmon.hazwaste.delivery import Delivery
+from envmon.hazwaste.delivery import ManifestExport
 
-Reader = Callable[..., Delivery]
+Reader = Callable[..., ManifestExport]
 
 
-def _json(path: Path, *, name: str, exported_at: datetime | None = None) -> Delivery:
+def _json(path: Path, *, name: str, exported_at: datetime | None = None) -> ManifestExport:
     from envmon.hazwaste.sources.manifest_json import parse_manifest_json
 
     return parse_manifest_json(path, name=name)
 
 
-def _csv(path: Path, *, name: str, exported_at: datetime | None = None) -> Delivery:
+def _csv(path: Path, *, name: str, exported_at: datetime | None = None) -> ManifestExport:
     from envmon.hazwaste.sources.manifest_csv import parse_manifest_csv
 
     return parse_manifest_csv(path, name=name, exported_at=exported_at)

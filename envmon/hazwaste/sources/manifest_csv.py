@@ -28,9 +28,9 @@ from envmon.core.parsing import Reject
 from envmon.hazwaste.delivery import (
     HEADER_FIELDS,
     LINE_FIELDS,
-    Delivery,
     Entry,
     FieldError,
+    ManifestExport,
     read_int,
     read_number,
     read_text,
@@ -51,7 +51,7 @@ _MANIFEST_CELLS: tuple[str, ...] = (*HEADER_COLUMNS, *EVENT_COLUMNS)
 
 
 def parse_manifest_csv(path: Path, *, name: str, exported_at: datetime | None = None
-                       ) -> Delivery:
+                       ) -> ManifestExport:
     text = _text(Path(path), name)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -83,7 +83,7 @@ def parse_manifest_csv(path: Path, *, name: str, exported_at: datetime | None = 
     if when is None:
         raise InputError("no readable time in the file to date the export; give the export "
                          "time (--exported-at)", file=name)
-    return Delivery(name=name, exported_at=when, system=None,
+    return ManifestExport(name=name, exported_at=when, system=None,
                     province=None, entries=entries, rejects=rejects)
 
 

@@ -38,9 +38,9 @@ from envmon.core.errors import InputError
 from envmon.core.parsing import Reject
 from envmon.core.strict_json import load_json
 from envmon.hazwaste.delivery import (
-    Delivery,
     Entry,
     FieldError,
+    ManifestExport,
     read_int,
     read_number,
     read_text,
@@ -69,7 +69,7 @@ APPROVAL_KEYS = frozenset({"approval_no", "origin_province", "dest_province", "s
 _RAW_LIMIT = 4000
 
 
-def parse_manifest_json(path: Path, *, name: str) -> Delivery:
+def parse_manifest_json(path: Path, *, name: str) -> ManifestExport:
     document = _load(Path(path), name)
     try:
         _keys(document, TOP_KEYS, "", required=REQUIRED_TOP)
@@ -86,7 +86,7 @@ def parse_manifest_json(path: Path, *, name: str) -> Delivery:
     except FieldError as exc:
         raise InputError(f"{exc.reason} (the export envelope must follow the manifest-json "
                          "contract)", file=name, field=exc.field or None) from None
-    delivery = Delivery(name=name, exported_at=exported_at, system=system,
+    delivery = ManifestExport(name=name, exported_at=exported_at, system=system,
                         province=province)
     for index, item in enumerate(document.get("approvals") or [], start=1):
         try:

@@ -32,15 +32,15 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 bench: install
-	$(VENV)/bin/python -m envmon.bench
+	$(VENV)/bin/python -m benchmarks.local
 
-# Issue 7's national scale (envmon/bench_national.py): domains one after
+# Issue 7's national scale (benchmarks/national.py): domains one after
 # another, results saved per domain; a fraction of the year by default (see
 # docs/benchmarks.md), the whole year with BENCH_NATIONAL_ARGS="--days 365".
 BENCH_NATIONAL_ARGS ?= --air-days 30 --water-days 15 --hazwaste-days 30
 .PHONY: bench-national
 bench-national: install
-	$(VENV)/bin/python -m envmon.bench_national air water hazwaste $(BENCH_NATIONAL_ARGS)
+	$(VENV)/bin/python -m benchmarks.national air water hazwaste $(BENCH_NATIONAL_ARGS)
 
 # Airflow standalone over dags/ with the demo feeds (scripts/airflow_standalone.sh);
 # its own AIRFLOW_HOME, whatever the shell's: `make airflow AIRFLOW_LOCAL_HOME=...`.

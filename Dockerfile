@@ -50,7 +50,7 @@ COPY --chown=airflow:0 scripts ./scripts
 # and warehouse/ beside it in /opt/envmon, and `envmon` is on PATH.
 RUN /opt/envmon/.tools/bin/uv sync --frozen --no-dev --python /usr/local/bin/python3.11 \
     && /opt/envmon/.venv/bin/airflow version \
-    && /opt/envmon/.venv/bin/python -c "import envmon.air.tasks, checks.runner"
+    && /opt/envmon/.venv/bin/python -c "import envmon.air.tasks, envmon.core.checks"
 
 ENV PATH=/opt/envmon/.venv/bin:${PATH} \
     VIRTUAL_ENV=/opt/envmon/.venv \

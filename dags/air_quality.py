@@ -11,14 +11,15 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Asset, task
+from airflow.sdk import DAG, task
 
-from envmon.alerts.tasks import notify_task_failure
-
-AIR_HOURLY = Asset("envmon://lake/air_hourly")
-AIR_DAILY_STATION = Asset("envmon://lake/air_daily_station")
-AIR_DAILY_CITY = Asset("envmon://lake/air_daily_city")
-WAREHOUSE = Asset("envmon://warehouse")
+from envmon.orchestration import (
+    AIR_DAILY_CITY,
+    AIR_DAILY_STATION,
+    AIR_HOURLY,
+    WAREHOUSE,
+    default_args,
+)
 
 with DAG(
     dag_id="air_quality",
@@ -27,9 +28,7 @@ with DAG(
     start_date=pendulum.parse(os.environ.get("ENVMON_AIR_START", "2026-11-01T00:00:00+08:00")),
     catchup=True,
     max_active_runs=4,
-    default_args={"retries": 3, "retry_delay": timedelta(minutes=5),
-                  "retry_exponential_backoff": True, "owner": "envmon",
-                  "on_failure_callback": notify_task_failure},
+    default_args=default_args(retries=3, retry_delay=timedelta(minutes=5)),
     tags=["envmon", "air"],
     doc_md=__doc__,
 ):
@@ -48,8 +47,8 @@ with DAG(
 
     @task(outlets=[WAREHOUSE])
     def build_warehouse() -> str:
-        from envmon.air.tasks import build_warehouse as build
+        from envmon.domains import build_warehouse as build
 
-        return build()
+        return str(build())
 
     pull.expand(source=sources()) >> build_warehouse()

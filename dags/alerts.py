@@ -12,17 +12,24 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Asset, AssetAny, task
+from airflow.sdk import DAG, AssetAny, task
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from envmon.alerts.tasks import notify_task_failure
+from envmon.orchestration import (
+    AIR_DAILY_CITY,
+    AIR_HOURLY,
+    HW_ANOMALIES,
+    WAREHOUSE,
+    WATER_READINGS,
+    WATER_SECTION_MONTHLY,
+    default_args,
+)
 
 # The lake datasets the rules read (config/alerts.yaml `requires`), as the
 # domain DAGs declare them in their outlets, and the warehouse they rebuild.
-WATCHED = [Asset(f"envmon://lake/{name}") for name in (
-    "air_hourly", "air_daily_city", "water_readings", "water_section_monthly",
-    "hw_anomalies")] + [Asset("envmon://warehouse")]
+WATCHED = [AIR_HOURLY, AIR_DAILY_CITY, WATER_READINGS, WATER_SECTION_MONTHLY, HW_ANOMALIES,
+           WAREHOUSE]
 
 with DAG(
     dag_id="alerts",
@@ -33,9 +40,7 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2),
-                  "retry_exponential_backoff": True, "owner": "envmon",
-                  "on_failure_callback": notify_task_failure},
+    default_args=default_args(retries=2, retry_delay=timedelta(minutes=2)),
     tags=["envmon", "alerts"],
     doc_md=__doc__,
 ):

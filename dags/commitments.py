@@ -14,18 +14,25 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Asset, AssetAny, Param, task
+from airflow.sdk import DAG, AssetAny, Param, task
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from envmon.alerts.tasks import notify_task_failure
+from envmon.orchestration import (
+    AIR_DAILY_CITY,
+    COMMITMENT_STATUS,
+    HW_ANOMALIES,
+    HW_MANIFEST_COPIES,
+    HW_MANIFEST_STATE,
+    WATER_COMPENSATION,
+    WATER_SECTION_MONTHLY,
+    default_args,
+)
 
 # The lake datasets the indicators read, as the domain DAGs name them in
 # their outlets (dags/air_quality.py, dags/water_quality.py, dags/hazwaste.py).
-WATCHED = [Asset(f"envmon://lake/{name}") for name in (
-    "air_daily_city", "water_section_monthly", "water_compensation", "hw_manifests",
-    "hw_manifest_state", "hw_anomalies")]
-COMMITMENT_STATUS = Asset("envmon://reporting/commitment_status")
+WATCHED = [AIR_DAILY_CITY, WATER_SECTION_MONTHLY, WATER_COMPENSATION, HW_MANIFEST_COPIES,
+           HW_MANIFEST_STATE, HW_ANOMALIES]
 
 with DAG(
     dag_id="commitments",
@@ -38,9 +45,7 @@ with DAG(
     max_active_runs=1,
     params={"period": Param(None, type=["null", "string"],
                             description="YYYY-MM to report (default: see the DAG doc)")},
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=5),
-                  "retry_exponential_backoff": True, "owner": "envmon",
-                  "on_failure_callback": notify_task_failure},
+    default_args=default_args(retries=2, retry_delay=timedelta(minutes=5)),
     tags=["envmon", "reporting", "commitments"],
     doc_md=__doc__,
 ):

@@ -13,17 +13,18 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Asset, task
+from airflow.sdk import DAG, task
 
-from envmon.alerts.tasks import notify_task_failure
-
-HW_MANIFESTS = Asset("envmon://lake/hw_manifests")
-HW_WASTE_LINES = Asset("envmon://lake/hw_waste_lines")
-HW_EVENTS = Asset("envmon://lake/hw_events")
-HW_APPROVALS = Asset("envmon://lake/hw_approvals")
-HW_MANIFEST_STATE = Asset("envmon://lake/hw_manifest_state")
-HW_ANOMALIES = Asset("envmon://lake/hw_anomalies")
-WAREHOUSE = Asset("envmon://warehouse")
+from envmon.orchestration import (
+    HW_ANOMALIES,
+    HW_APPROVALS,
+    HW_EVENTS,
+    HW_MANIFEST_COPIES,
+    HW_MANIFEST_STATE,
+    HW_WASTE_LINES,
+    WAREHOUSE,
+    default_args,
+)
 
 with DAG(
     dag_id="hazwaste",
@@ -33,9 +34,7 @@ with DAG(
                                              "2026-11-01T00:00:00+08:00")),
     catchup=True,
     max_active_runs=1,  # anomalies read the whole lake: one recompute at a time
-    default_args={"retries": 3, "retry_delay": timedelta(minutes=10),
-                  "retry_exponential_backoff": True, "owner": "envmon",
-                  "on_failure_callback": notify_task_failure},
+    default_args=default_args(retries=3, retry_delay=timedelta(minutes=10)),
     tags=["envmon", "hazwaste"],
     doc_md=__doc__,
 ):
@@ -46,7 +45,7 @@ with DAG(
 
         return scheduled_sources()
 
-    @task(outlets=[HW_MANIFESTS, HW_WASTE_LINES, HW_EVENTS, HW_APPROVALS])
+    @task(outlets=[HW_MANIFEST_COPIES, HW_WASTE_LINES, HW_EVENTS, HW_APPROVALS])
     def pull(source: str, data_interval_end=None) -> dict:
         from envmon.hazwaste.tasks import pull_for_interval
 
@@ -60,8 +59,8 @@ with DAG(
 
     @task(outlets=[WAREHOUSE])
     def build_warehouse() -> str:
-        from envmon.hazwaste.tasks import build_warehouse as build
+        from envmon.domains import build_warehouse as build
 
-        return build()
+        return str(build())
 
     pull.expand(source=sources()) >> detect_anomalies() >> build_warehouse()

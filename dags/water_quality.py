@@ -14,16 +14,17 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Asset, task
+from airflow.sdk import DAG, task
 
-from envmon.alerts.tasks import notify_task_failure
-
-WATER_READINGS = Asset("envmon://lake/water_readings")
-WATER_SECTION_DAILY = Asset("envmon://lake/water_section_daily")
-WATER_SECTION_MONTHLY = Asset("envmon://lake/water_section_monthly")
-WATER_COMPENSATION = Asset("envmon://lake/water_compensation")
-WATER_COMPENSATION_FACTORS = Asset("envmon://lake/water_compensation_factors")
-WAREHOUSE = Asset("envmon://warehouse")
+from envmon.orchestration import (
+    WAREHOUSE,
+    WATER_COMPENSATION,
+    WATER_COMPENSATION_FACTORS,
+    WATER_READINGS,
+    WATER_SECTION_DAILY,
+    WATER_SECTION_MONTHLY,
+    default_args,
+)
 
 with DAG(
     dag_id="water_quality",
@@ -33,9 +34,7 @@ with DAG(
                                              "2026-11-01T00:00:00+08:00")),
     catchup=True,
     max_active_runs=2,
-    default_args={"retries": 3, "retry_delay": timedelta(minutes=10),
-                  "retry_exponential_backoff": True, "owner": "envmon",
-                  "on_failure_callback": notify_task_failure},
+    default_args=default_args(retries=3, retry_delay=timedelta(minutes=10)),
     tags=["envmon", "water"],
     doc_md=__doc__,
 ):
@@ -56,8 +55,8 @@ with DAG(
 
     @task(outlets=[WAREHOUSE])
     def build_warehouse() -> str:
-        from envmon.water.tasks import build_warehouse as build
+        from envmon.domains import build_warehouse as build
 
-        return build()
+        return str(build())
 
     pull.expand(source=sources()) >> build_warehouse()

@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     configure_report(sub)
 
-    from envmon.registry_import import configure as configure_registry
+    from envmon.registry import configure as configure_registry
 
     configure_registry(sub)
     return parser
@@ -276,9 +276,9 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def _rebuild_warehouse() -> Path:
-    from envmon.core.warehouse import build
+    from envmon.domains import build_warehouse
 
-    return build()
+    return build_warehouse()
 
 
 def _exit_code(records: list, *, incomplete_fails: bool) -> int:

@@ -3,12 +3,19 @@
     python scripts/warehouse_digest.py HOME [--ignore VIEW.COLUMN ...] > digest.json
     python scripts/warehouse_digest.py --compare before.json after.json
 
+Views in `main` are listed by name, views in other schemas (the layers raw,
+curated, marts: docs/warehouse.md) as SCHEMA.VIEW. --compare fails on any
+difference in main, and on a schema view that changed or went away; a
+schema view that only the second digest has is listed as new, not a failure
+(main is what analysts query unqualified).
+
 Per view: its columns in order, its row count, and a SHA-256 of each
 column's values (rendered as text, the home directory replaced by `$HOME`,
 sorted) and of its rows (every column not ignored, rows sorted). Columns that
 differ between two runs of the same code on the same month (run ids, wall
 clock times) are passed with --ignore: they are hashed column-wise only
-under a name that says so, and left out of the row hash. Per report file
+under a name that says so, and left out of the row hash (VIEW.COLUMN also
+covers SCHEMA.VIEW). Per report file
 under HOME/reports: a SHA-256 of its text without the generation time
 and wall-clock stamps, CSV lines sorted (rows that tie keep no fixed order).
 """
@@ -47,13 +54,17 @@ def digest(home: Path, ignore: set[str]) -> dict[str, dict]:
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     out: dict[str, dict] = {}
     try:
-        views = [v for (v,) in con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1").fetchall()]
-        for view in views:
-            columns = [c for (c, *_) in con.execute(f'DESCRIBE "{view}"').fetchall()]
-            rows = con.execute(f'SELECT * FROM "{view}"').fetchall()
+        views = con.execute(
+            "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal "
+            "ORDER BY schema_name <> 'main', schema_name, view_name").fetchall()
+        for schema, name in views:
+            view = name if schema == "main" else f"{schema}.{name}"
+            relation = f'"{schema}"."{name}"'
+            columns = [c for (c, *_) in con.execute(f"DESCRIBE {relation}").fetchall()]
+            rows = con.execute(f"SELECT * FROM {relation}").fetchall()
             texts = [[_text(v, str(home)) for v in row] for row in rows]
-            kept = [i for i, c in enumerate(columns) if f"{view}.{c}" not in ignore]
+            kept = [i for i, c in enumerate(columns) if f"{name}.{c}" not in ignore
+                    and f"{view}.{c}" not in ignore]
             row_lines = sorted("\x1f".join(r[i] for i in kept) for r in texts)
             entry = {"columns": columns, "rows": len(rows),
                      "row_hash": _sha("\n".join(row_lines)), "column_hash": {}}
@@ -92,7 +103,11 @@ def compare(before: dict, after: dict) -> list[str]:
     lines = [f"report {name} differs" for name in sorted(set(reports_b) | set(reports_a))
              if reports_b.get(name) != reports_a.get(name)]
     lines += [f"view {v} only before" for v in sorted(set(before) - set(after))]
-    lines += [f"view {v} only after" for v in sorted(set(after) - set(before))]
+    lines += [f"view {v} only after" for v in sorted(set(after) - set(before)) if "." not in v]
+    # A layer's view and its name in main are one view: they must agree.
+    lines += [f"view {v} differs from {v.split('.', 1)[1]} in main" for v in sorted(after)
+              if "." in v and v.split(".", 1)[1] in after
+              and after[v]["row_hash"] != after[v.split(".", 1)[1]]["row_hash"]]
     for view in sorted(set(before) & set(after)):
         b, a = before[view], after[view]
         if b["columns"] != a["columns"]:
@@ -115,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.compare:
         before, after = (json.loads(p.read_text(encoding="utf-8")) for p in args.compare)
+        new = sorted(v for v in set(after) - set(before) if "." in v)
         lines = compare(before, after)
+        if new:
+            print(f"new views in other schemas ({len(new)}): {', '.join(new)}")
         print("\n".join(lines) if lines else f"identical: {len(before)} views")
         return 1 if lines else 0
     if args.home is None:

@@ -10,8 +10,7 @@ import duckdb
 import pytest
 
 from envmon.core.progress import SilentReporter
-from envmon.core.warehouse import build
-from envmon.domains import domains
+from envmon.domains import build_warehouse, domains
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 SQL_BLOCKS = re.findall(r"```sql\n(.*?)```", README, flags=re.S)
@@ -30,7 +29,7 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mp.setenv("ENVMON_HOME", str(home))
         for domain in domains().values():
             domain.demo(date(2026, 1, 10), date(2026, 1, 13), 2026, SilentReporter())
-        return build()
+        return build_warehouse()
 
 
 @pytest.mark.parametrize("sql", SQL_BLOCKS, ids=[f"sql{i}" for i in range(len(SQL_BLOCKS))])

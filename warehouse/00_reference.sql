@@ -1,21 +1,21 @@
--- Reference tables, read from reference/*.csv (or $ENVMON_REFERENCE_DIR).
+-- Reference tables, read from reference/<domain>/*.csv (or $ENVMON_REFERENCE_DIR).
 -- Grain: one row per province / city / air station. Codes are text.
-CREATE OR REPLACE VIEW provinces AS SELECT * FROM {{reference:provinces}};
-CREATE OR REPLACE VIEW cities AS SELECT * FROM {{reference:cities}};
+CREATE OR REPLACE VIEW raw.provinces AS SELECT * FROM {{reference:common/provinces}};
+CREATE OR REPLACE VIEW raw.cities AS SELECT * FROM {{reference:common/cities}};
 
--- Air station registry: reference/air_stations.csv (the real stations) and
+-- Air station registry: reference/air/stations.csv (the real stations) and
 -- reference/air/demo_stations.csv (the demo feed's synthetic stations,
 -- demo = true), the latter only when the former has no demo rows of its own,
 -- as envmon/core/reference.py loads them. Optional columns a registry may
 -- lack (reference_point, source_city, note) are NULL.
 -- Grain: one row per station.
-CREATE OR REPLACE VIEW air_stations AS
+CREATE OR REPLACE VIEW curated.air_stations AS
 WITH optional AS (
     SELECT NULL::VARCHAR AS reference_point, NULL::VARCHAR AS source_city,
            NULL::VARCHAR AS note
     WHERE false
 ), main AS (
-    SELECT * FROM optional UNION ALL BY NAME SELECT * FROM {{reference:air_stations}}
+    SELECT * FROM optional UNION ALL BY NAME SELECT * FROM {{reference:air/stations}}
 ), demo_rows AS (
     SELECT * FROM optional UNION ALL BY NAME SELECT * FROM {{reference:air/demo_stations}}
 ), registry AS (
@@ -41,7 +41,7 @@ FROM registry;
 -- empty it is guessed from the name of the water (else the section's), and
 -- water_type_source says which ('registry' | 'guessed-from-name').
 -- Grain: one row per section. Flows in m³/s; coordinates approximate where flagged.
-CREATE OR REPLACE VIEW water_sections AS
+CREATE OR REPLACE VIEW curated.water_sections AS
 WITH optional AS (
     SELECT NULL::VARCHAR AS confirmed_facts, NULL::VARCHAR AS sources,
            NULL::VARCHAR AS to_fill, NULL::VARCHAR AS note

@@ -4,7 +4,7 @@
 -- (00:00-24:00 Beijing) the hour belongs to.
 
 -- Grain: station x hour (x source: the lake keeps each source's rows).
-CREATE OR REPLACE VIEW air_hourly AS
+CREATE OR REPLACE VIEW raw.air_hourly AS
 SELECT station_code, city_code, province_code, registered,
        ts, timezone('Asia/Shanghai', ts) AS ts_beijing, date,
        pm25, pm10, so2, no2, o3, co, pm25_24h, pm10_24h, so2_24h,
@@ -13,23 +13,23 @@ SELECT station_code, city_code, province_code, registered,
 FROM {{lake:air_hourly}};
 
 -- Grain: station x natural day. Values are NULL when HJ 663 validity fails.
-CREATE OR REPLACE VIEW air_daily_station AS
+CREATE OR REPLACE VIEW curated.air_daily_station AS
 SELECT * FROM {{lake:air_daily_station}};
 
 -- Grain: city x natural day; city value = mean over its stations' valid values.
-CREATE OR REPLACE VIEW air_daily_city AS
+CREATE OR REPLACE VIEW curated.air_daily_city AS
 SELECT * FROM {{lake:air_daily_city}};
 
 -- Stations seen in feeds but missing from the registry: loaded, not dropped,
 -- and listed here so the registry can be completed.
-CREATE OR REPLACE VIEW air_unregistered_stations AS
+CREATE OR REPLACE VIEW marts.air_unregistered_stations AS
 SELECT station_code, list(DISTINCT source ORDER BY source) AS sources,
        min(ts) AS first_ts, max(ts) AS last_ts, count(*) AS station_hours
-FROM air_hourly WHERE NOT registered
+FROM raw.air_hourly WHERE NOT registered
 GROUP BY station_code;
 
 -- Station-hours where the feed's own AQI differs from envmon's HJ 633 AQI.
-CREATE OR REPLACE VIEW air_aqi_mismatches AS
+CREATE OR REPLACE VIEW marts.air_aqi_mismatches AS
 SELECT station_code, ts, date, source, feed_aqi, aqi, aqi_standard,
        pm25, pm10, so2, no2, o3, co
-FROM air_hourly WHERE aqi_mismatch;
+FROM raw.air_hourly WHERE aqi_mismatch;

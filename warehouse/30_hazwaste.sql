@@ -2,18 +2,24 @@
 -- Quantities in metric tonnes (t); times are instants (TIMESTAMPTZ), with a
 -- *_beijing twin where analysts filter by local time; `month` is YYYY-MM of
 -- the manifest's entered_at in Beijing time (the lake partition).
--- Stored: hw_manifests / hw_waste_lines / hw_events / hw_approvals (as
+-- Stored: hw_manifest_copies / hw_waste_lines / hw_events / hw_approvals (as
 -- delivered, per source) and hw_manifest_state / hw_anomalies / hw_flows
 -- (recomputed from all of them on every run). docs/warehouse_hazwaste.md explains every
 -- column.
+-- Two grains, two names: the lake dataset of every copy of every manifest
+-- version is named hw_manifest_copies here (its directory is still
+-- lake/hw_manifests/, the name it was first stored under: WAREHOUSE_NAMES in
+-- envmon/domains.py) and only raw.hw_manifest_copies reads it; the view
+-- hw_manifests is one row per manifest, its current version, from
+-- hw_manifest_state.
 
 -- Grain: one row per manifest version as delivered by each source.
-CREATE OR REPLACE VIEW hw_manifest_copies AS
-SELECT * FROM {{lake:hw_manifests}};
+CREATE OR REPLACE VIEW raw.hw_manifest_copies AS
+SELECT * FROM {{lake:hw_manifest_copies}};
 
 -- Grain: one row per manifest version (superseded ones included), with its
 -- lifecycle state; `current` is false for a version a correction replaced.
-CREATE OR REPLACE VIEW hw_manifest_versions AS
+CREATE OR REPLACE VIEW curated.hw_manifest_versions AS
 SELECT * EXCLUDE (kind, entered_at, shipper_id, shipper_name, shipper_adcode, carrier_id,
                   carrier_name, carrier_permit_no, vehicle_plate, receiver_id, receiver_name,
                   receiver_adcode, receiver_licence_no, approval_no, line_count, quantity_t,
@@ -26,7 +32,7 @@ FROM {{lake:hw_manifest_state}};
 -- copy of the latest export; state from the events of every copy. The
 -- refresh stores that header and the anomaly counts with the state, so this
 -- reads one dataset.
-CREATE OR REPLACE VIEW hw_manifests AS
+CREATE OR REPLACE VIEW curated.hw_manifests AS
 SELECT s.manifest_no, s.version, s.kind, s.state,
        s.entered_at, s.created_at, s.departed_at, s.received_at, s.confirmed_at,
        s.rejected_at, s.corrected_at,
@@ -44,7 +50,7 @@ WHERE s.current;
 
 -- Grain: one row per waste line of a manifest in hw_manifests.
 -- category: HWnn, the last two digits of the code (国家危险废物名录).
-CREATE OR REPLACE VIEW hw_waste_lines AS
+CREATE OR REPLACE VIEW curated.hw_waste_lines AS
 SELECT l.manifest_no, l.version, l.line, l.waste_code,
        CASE WHEN regexp_full_match(l.waste_code, '[0-9]{3}-[0-9]{3}-[0-9]{2}')
             THEN 'HW' || right(l.waste_code, 2) END AS category,
@@ -61,7 +67,7 @@ WHERE s.current;
 -- replay saw it (the same type at the same instant from several copies once),
 -- plus status updates delivered on their own (version '', delivered_as
 -- 'status'), including those naming no known manifest.
-CREATE OR REPLACE VIEW hw_events AS
+CREATE OR REPLACE VIEW curated.hw_events AS
 WITH nested AS (
     SELECT e.manifest_no, e.version, e.event_type, e.at, min(e.actor) AS actor,
            'nested' AS delivered_as, string_agg(DISTINCT e.source, ';') AS sources,
@@ -85,7 +91,7 @@ FROM (SELECT * FROM nested UNION ALL SELECT * FROM status) u;
 -- Grain: one row per anomaly (manifest version x anomaly kind; one per
 -- status update for event_unknown_manifest). `rule` is the article it rests
 -- on, `fields` the columns it read, `as_of` the "now" it was judged at.
-CREATE OR REPLACE VIEW hw_anomalies AS
+CREATE OR REPLACE VIEW curated.hw_anomalies AS
 SELECT manifest_no, version, anomaly, severity, rule, fields, detail, as_of, month
 FROM {{lake:hw_anomalies}};
 
@@ -96,7 +102,7 @@ FROM {{lake:hw_anomalies}};
 -- Written by the refresh (envmon/hazwaste/derive.py, the same query over
 -- hw_manifests joined to hw_waste_lines), since a year of that join is over a
 -- million manifests; `month` is the departure month here.
-CREATE OR REPLACE VIEW hw_flows_monthly AS
+CREATE OR REPLACE VIEW marts.hw_flows_monthly AS
 SELECT month, origin_province_code, origin_province, dest_province_code, dest_province,
        cross_province, category, manifests, lines, shipped_t, received_t
 FROM {{lake:hw_flows}};
@@ -104,7 +110,7 @@ FROM {{lake:hw_flows}};
 -- Grain: one row per cross-province approval delivered by a system (the
 -- latest export of each number). Approvals bundled in
 -- reference/hazwaste/approvals.csv are used by the rules too.
-CREATE OR REPLACE VIEW hw_approvals AS
+CREATE OR REPLACE VIEW curated.hw_approvals AS
 SELECT * EXCLUDE (rn) FROM (
     SELECT *, row_number() OVER (PARTITION BY approval_no ORDER BY exported_at DESC) AS rn
     FROM {{lake:hw_approvals}})

@@ -11,7 +11,7 @@
 -- indicator has a monthly target). status: met, on track, at risk, missed,
 -- not enough data. data_capture 0..1; projection: the whole period, where it
 -- is not over.
-CREATE OR REPLACE VIEW commitment_status AS
+CREATE OR REPLACE VIEW marts.commitment_status AS
 SELECT COLUMNS(lambda c: c <> 'empty') FROM (
     SELECT NULL::VARCHAR AS report_period, NULL::DATE AS as_of,
            NULL::TIMESTAMPTZ AS computed_at, NULL::VARCHAR AS indicator,
@@ -33,9 +33,9 @@ SELECT COLUMNS(lambda c: c <> 'empty') FROM (
 
 -- Grain: indicator x area x period: the latest judgement (the most recent
 -- as_of, then the most recent computation) of each.
-CREATE OR REPLACE VIEW commitment_status_latest AS
+CREATE OR REPLACE VIEW marts.commitment_status_latest AS
 SELECT * EXCLUDE (rn) FROM (
     SELECT *, row_number() OVER (PARTITION BY indicator, level, region, period
                                  ORDER BY as_of DESC, computed_at DESC) AS rn
-    FROM commitment_status)
+    FROM marts.commitment_status)
 WHERE rn = 1;

@@ -6,7 +6,7 @@
 -- Times are UTC instants (TIMESTAMPTZ).
 
 -- Grain: one row per alert key (rule, subject, period); current state.
-CREATE OR REPLACE VIEW alerts AS
+CREATE OR REPLACE VIEW marts.alerts AS
 SELECT COLUMNS(lambda c: c <> 'empty') FROM (
     SELECT NULL::VARCHAR AS alert_id, NULL::VARCHAR AS rule, NULL::VARCHAR AS subject,
            NULL::VARCHAR AS subject_name, NULL::VARCHAR AS period, NULL::VARCHAR AS severity,
@@ -23,7 +23,7 @@ SELECT COLUMNS(lambda c: c <> 'empty') FROM (
 
 -- Grain: one row per event: raised, resolved, reopened, notified (state
 -- changes) and delivered, failed (delivery attempts, with channel and attempt).
-CREATE OR REPLACE VIEW alert_events AS
+CREATE OR REPLACE VIEW marts.alert_events AS
 SELECT COLUMNS(lambda c: c <> 'empty') FROM (
     SELECT NULL::VARCHAR AS event_id, NULL::TIMESTAMPTZ AS at, NULL::VARCHAR AS run_id,
            NULL::VARCHAR AS alert_id, NULL::VARCHAR AS rule, NULL::VARCHAR AS subject,
@@ -35,7 +35,7 @@ SELECT COLUMNS(lambda c: c <> 'empty') FROM (
 );
 
 -- Grain: one row per notice x channel, with its delivery state (pending, sent).
-CREATE OR REPLACE VIEW alert_outbox AS
+CREATE OR REPLACE VIEW marts.alert_outbox AS
 SELECT COLUMNS(lambda c: c <> 'empty') FROM (
     SELECT NULL::VARCHAR AS outbox_id, NULL::VARCHAR AS notice_id, NULL::VARCHAR AS alert_id,
            NULL::VARCHAR AS kind, NULL::VARCHAR AS channel, NULL::VARCHAR AS status,

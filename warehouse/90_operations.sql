@@ -1,3 +1,3 @@
 -- Operations. Grain: one row per ingest run / per quarantined row.
-CREATE OR REPLACE VIEW ingest_runs AS SELECT * FROM {{ledger}};
-CREATE OR REPLACE VIEW quarantine AS SELECT * FROM {{quarantine}};
+CREATE OR REPLACE VIEW raw.ingest_runs AS SELECT * FROM {{ledger}};
+CREATE OR REPLACE VIEW raw.quarantine AS SELECT * FROM {{quarantine}};

@@ -1,7 +1,9 @@
 """Air-quality standards as data: HJ 633 breakpoints, GB 3095 limits, HJ 663 minimums.
 
-Every number lives in reference/standards/*.csv; this module only loads, caches
-and looks them up, so a revised standard is a data change, not a code change.
+Every number lives in reference/standards/*.csv; this module only loads (through
+the core reference reader, envmon.core.reference_files: ENVMON_REFERENCE_DIR may
+hold a copy of `standards/<file>`, and a file is re-read when it changes), and
+looks them up, so a revised standard is a data change, not a code change.
 
 - aqi_breakpoints.csv / aqi_versions.csv / aqi_categories.csv: HJ 633-2012 and
   HJ 633-2026 (the AQI technical regulation). Which version scores a value is
@@ -18,18 +20,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from pathlib import Path
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from envmon.core.errors import ConfigError
-from envmon.core.settings import REFERENCE_DIR
+from envmon.core.reference_files import FileKey, file_key, read_table
 from envmon.core.timeutil import BEIJING_TZ_NAME
 
-STANDARDS_DIR: Path = REFERENCE_DIR / "standards"
+# File under reference/ -> the columns read from it.
+TABLES: dict[str, tuple[str, ...]] = {
+    "standards/aqi_versions.csv": ("version", "valid_from", "valid_to", "aqi_min", "aqi_max",
+                                   "primary_above", "incomplete_publish_above", "source"),
+    "standards/aqi_breakpoints.csv": ("version", "pollutant_key", "iaqi_level", "breakpoint",
+                                      "round_decimals"),
+    "standards/aqi_categories.csv": ("level", "aqi_low", "aqi_high", "name_zh", "name_en"),
+    "standards/gb3095_limits.csv": ("version", "valid_from", "valid_to", "pollutant",
+                                    "averaging", "limit", "unit"),
+    "standards/hj663_validity.csv": ("name", "value"),
+}
 
 _ONE_HOUR = np.timedelta64(1, "h")
 
@@ -57,12 +68,14 @@ class AqiVersion:
 # --------------------------------------------------------------------- loading
 
 
-def _read_csv(name: str) -> pd.DataFrame:
-    path = STANDARDS_DIR / name
-    if not path.is_file():
-        raise ConfigError(f"{path}: reference table missing")
-    # Everything as text, empty cells as "": the callers decide what is numeric.
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+def _key(name: str) -> FileKey:
+    """The version of reference/standards/`name` in use (a bureau's copy, else the bundled)."""
+    return file_key(f"standards/{name}")
+
+
+def _read(key: FileKey, name: str) -> pd.DataFrame:
+    """The table as text, empty cells "": the callers decide what is numeric."""
+    return read_table(key[0], TABLES[f"standards/{name}"])
 
 
 def _opt_date(text: str) -> date | None:
@@ -73,10 +86,14 @@ def _opt_int(text: str) -> int | None:
     return int(text) if text else None
 
 
-@cache
 def aqi_versions() -> tuple[AqiVersion, ...]:
     """All HJ 633 versions, oldest first."""
-    table = _read_csv("aqi_versions.csv")
+    return _aqi_versions(_key("aqi_versions.csv"))
+
+
+@lru_cache(maxsize=4)
+def _aqi_versions(key: FileKey) -> tuple[AqiVersion, ...]:
+    table = _read(key, "aqi_versions.csv")
     versions = tuple(
         AqiVersion(
             name=row["version"],
@@ -101,9 +118,14 @@ def aqi_version(name: str) -> AqiVersion:
     raise ConfigError(f"unknown AQI version {name!r}")
 
 
-@cache
 def _breakpoint_table() -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray, int | None]]:
-    table = _read_csv("aqi_breakpoints.csv")
+    return _breakpoints(_key("aqi_breakpoints.csv"))
+
+
+@lru_cache(maxsize=4)
+def _breakpoints(key: FileKey
+                 ) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray, int | None]]:
+    table = _read(key, "aqi_breakpoints.csv")
     out: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, int | None]] = {}
     for (version, key), rows in table.groupby(["version", "pollutant_key"], sort=False):
         iaqi = rows["iaqi_level"].astype(float).to_numpy()
@@ -134,10 +156,14 @@ def breakpoints(version: str, key: str) -> tuple[np.ndarray, np.ndarray]:
     return conc, iaqi
 
 
-@cache
 def scale_top(version: str) -> float:
     """Highest IAQI level of a version's scale (the top of its full-length tables)."""
-    levels = [iaqi[-1] for (v, _), (_, iaqi, _) in _breakpoint_table().items() if v == version]
+    return _scale_top(_key("aqi_breakpoints.csv"), version)
+
+
+@lru_cache(maxsize=16)
+def _scale_top(key: FileKey, version: str) -> float:
+    levels = [iaqi[-1] for (v, _), (_, iaqi, _) in _breakpoints(key).items() if v == version]
     if not levels:
         raise ConfigError(f"no AQI breakpoints for {version!r}")
     return float(max(levels))
@@ -148,10 +174,14 @@ def round_decimals(version: str, key: str) -> int | None:
     return _breakpoint_entry(version, key)[2]
 
 
-@cache
 def categories() -> pd.DataFrame:
     """HJ 633 AQI categories: level, aqi_low, aqi_high (NaN = open), name_zh, name_en."""
-    table = _read_csv("aqi_categories.csv")
+    return _categories(_key("aqi_categories.csv"))
+
+
+@lru_cache(maxsize=4)
+def _categories(key: FileKey) -> pd.DataFrame:
+    table = _read(key, "aqi_categories.csv")
     return pd.DataFrame(
         {
             "level": table["level"].astype(int),
@@ -163,9 +193,13 @@ def categories() -> pd.DataFrame:
     ).sort_values("aqi_low", ignore_index=True)
 
 
-@cache
 def _limits_table() -> pd.DataFrame:
-    table = _read_csv("gb3095_limits.csv")
+    return _limits(_key("gb3095_limits.csv"))
+
+
+@lru_cache(maxsize=4)
+def _limits(key: FileKey) -> pd.DataFrame:
+    table = _read(key, "gb3095_limits.csv")
     return pd.DataFrame(
         {
             "version": table["version"],
@@ -179,10 +213,14 @@ def _limits_table() -> pd.DataFrame:
     )
 
 
-@cache
 def validity_minimums() -> dict[str, int]:
     """HJ 663 / GB 3095 Table 4 minimum counts, e.g. {"daily_min_hours": 20, ...}."""
-    table = _read_csv("hj663_validity.csv")
+    return dict(_validity(_key("hj663_validity.csv")))
+
+
+@lru_cache(maxsize=4)
+def _validity(key: FileKey) -> dict[str, int]:
+    table = _read(key, "hj663_validity.csv")
     return {row["name"]: int(row["value"]) for row in table.to_dict("records")}
 
 

@@ -36,8 +36,3 @@ def pull_for_interval(source: str, interval_end: datetime) -> dict:
     records = pull(source, day, day, data_docs=True)
     return summarise_or_fail(records, source=source, day=day.isoformat())
 
-
-def build_warehouse() -> str:
-    from envmon.core.warehouse import build
-
-    return str(build())

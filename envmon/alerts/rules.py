@@ -96,27 +96,22 @@ class AlertsConfig:
     message_id_domain: str = "envmon.invalid"
 
 
+CONFIG_ENV = "ENVMON_ALERTS_CONFIG"
+FILE_NAME = "alerts.yaml"
+
+
 def config_path() -> Path:
     """ENVMON_ALERTS_CONFIG, else alerts.yaml in the config directory."""
-    override = os.environ.get("ENVMON_ALERTS_CONFIG")
-    if override:
-        return Path(override).expanduser().resolve()
-    from envmon.core.config import config_dir
+    from envmon.core.config import config_path as find
 
-    return config_dir() / "alerts.yaml"
+    return find(FILE_NAME, CONFIG_ENV)
 
 
 def load_config(path: Path | None = None) -> AlertsConfig:
-    import yaml
+    from envmon.core.config import load_yaml
 
     path = path or config_path()
-    if not path.exists():
-        raise ConfigError(f"{path}: alert configuration not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
-    return parse_config(data, source=str(path))
+    return parse_config(load_yaml(path.resolve(), what="alert configuration"), source=str(path))
 
 
 def parse_config(data: dict[str, Any], *, source: str = "alerts.yaml") -> AlertsConfig:

@@ -5,7 +5,7 @@ codes such as ``1141A``): never cast them to int, leading zeros matter.
 Names are not keys (there are two Suzhous and two Taizhous in the region);
 `city_codes_by_name()` is only for reading lists published with names.
 
-The air registry is two files: `air_stations.csv`, the real stations, and
+The air registry is two files: `air/stations.csv`, the real stations, and
 `air/demo_stations.csv`, the synthetic stations the demo feed writes. The
 demo file is added to the registry unless the main file already has rows
 flagged demo (a registry written before the two were split carries its
@@ -13,29 +13,40 @@ own). A code in both files is an error.
 
 A bureau points ``ENVMON_REFERENCE_DIR`` at a directory holding its own copies
 of any of these files (same columns); files it does not provide fall back to
-the bundled ones in ``reference/``. Every load is validated and cached per
-file version (path, mtime, size), so an edited registry is picked up.
+the bundled ones in ``reference/``. Files are found and read by
+`envmon.core.reference_files` (which also reads a copy kept under a file's
+former name, e.g. ``air_stations.csv``); every load is validated and cached
+per file version (path, mtime, size), so an edited registry is picked up.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
-from envmon.core import settings
-from envmon.core.errors import ConfigError
+from envmon.core.reference_files import (
+    FALSE_WORDS,
+    TRUE_WORDS,
+    FileKey,
+    fail_first,
+    file_key,
+    path_key,
+    read_table,
+    require_unique,
+    require_values,
+    with_demo_rows,
+)
+from envmon.core.reference_files import REFERENCE_DIR_ENV as REFERENCE_DIR_ENV
+from envmon.core.reference_files import reference_dir as reference_dir
+from envmon.core.reference_files import reference_path as reference_path
 
-REFERENCE_DIR_ENV = "ENVMON_REFERENCE_DIR"
-
-PROVINCES_FILE = "provinces.csv"
-CITIES_FILE = "cities.csv"
-AIR_STATIONS_FILE = "air_stations.csv"
+PROVINCES_FILE = "common/provinces.csv"
+CITIES_FILE = "common/cities.csv"
+COUNTY_CITIES_FILE = "common/county_cities.csv"
+AIR_STATIONS_FILE = "air/stations.csv"
 AIR_DEMO_STATIONS_FILE = "air/demo_stations.csv"
-COUNTY_CITIES_FILE = "county_cities.csv"
 
 PROVINCE_COLUMNS: tuple[str, ...] = ("province_code", "name_zh", "name_en")
 CITY_COLUMNS: tuple[str, ...] = ("city_code", "name_zh", "name_en", "province_code")
@@ -51,44 +62,15 @@ AIR_STATION_COLUMNS: tuple[str, ...] = (
 AIR_STATION_OPTIONAL: tuple[str, ...] = ("reference_point", "source_city", "note")
 COUNTY_CITY_COLUMNS: tuple[str, ...] = ("name_zh", "county_code", "city_code", "kind", "note")
 
-_TRUE = frozenset({"true", "t", "yes", "y", "1"})
-_FALSE = frozenset({"false", "f", "no", "n", "0"})
-
-# (path, mtime_ns, size): the cache key of one file version.
-_FileKey = tuple[str, int, int]
-
-
-def reference_dir() -> Path:
-    """The override directory if ENVMON_REFERENCE_DIR is set, else the bundled one."""
-    override = os.environ.get(REFERENCE_DIR_ENV, "").strip()
-    if not override:
-        return settings.REFERENCE_DIR
-    path = Path(override).expanduser()
-    if not path.is_dir():
-        # A typo here must not silently fall back to demo data.
-        raise ConfigError(f"{REFERENCE_DIR_ENV}={override}: not a directory")
-    return path
-
-
-def reference_path(name: str) -> Path:
-    """Path of reference file `name`: the override copy if present, else the bundled one."""
-    relative = Path(name)
-    if relative.is_absolute() or ".." in relative.parts:
-        raise ConfigError(f"reference file name must be relative to the reference dir: {name}")
-    candidate = reference_dir() / relative
-    if candidate.is_file():
-        return candidate
-    return settings.REFERENCE_DIR / relative
-
 
 def load_provinces() -> pd.DataFrame:
     """Provinces (province_code, name_zh, name_en); codes as strings."""
-    return _provinces(_file_key(PROVINCES_FILE)).copy()
+    return _provinces(file_key(PROVINCES_FILE)).copy()
 
 
 def load_cities() -> pd.DataFrame:
     """Prefecture-level cities (city_code, name_zh, name_en, province_code)."""
-    return _cities(_file_key(CITIES_FILE), _file_key(PROVINCES_FILE)).copy()
+    return _cities(file_key(CITIES_FILE), file_key(PROVINCES_FILE)).copy()
 
 
 def load_air_stations() -> pd.DataFrame:
@@ -98,21 +80,20 @@ def load_air_stations() -> pd.DataFrame:
     (bool), reference_point (nullable bool: the published 对照点 flag),
     source_city (the published 城市 value), note.
     """
-    keys = (_file_key(AIR_STATIONS_FILE), _file_key(AIR_DEMO_STATIONS_FILE),
-            _file_key(CITIES_FILE), _file_key(PROVINCES_FILE))
+    keys = (file_key(AIR_STATIONS_FILE), file_key(AIR_DEMO_STATIONS_FILE),
+            file_key(CITIES_FILE), file_key(PROVINCES_FILE))
     return _air_stations(*keys).copy()
 
 
 def check_air_stations(path: Path) -> pd.DataFrame:
     """Validate one air registry file (as `load_air_stations` would) without installing it."""
-    stat = path.stat()
-    return _station_file((str(path), stat.st_mtime_ns, stat.st_size),
-                         _file_key(CITIES_FILE), _file_key(PROVINCES_FILE)).copy()
+    return _station_file(path_key(path),
+                         file_key(CITIES_FILE), file_key(PROVINCES_FILE)).copy()
 
 
 def load_county_cities() -> pd.DataFrame:
     """County-level cities (and former ones, now districts) -> their prefecture's city_code."""
-    keys = (_file_key(COUNTY_CITIES_FILE), _file_key(CITIES_FILE), _file_key(PROVINCES_FILE))
+    keys = (file_key(COUNTY_CITIES_FILE), file_key(CITIES_FILE), file_key(PROVINCES_FILE))
     return _county_cities(*keys).copy()
 
 
@@ -129,7 +110,7 @@ def city_codes_by_name() -> dict[str, str]:
     are not keys. Both Suzhous and both Taizhous are told apart by their
     characters (苏州/宿州, 泰州/台州).
     """
-    keys = (_file_key(COUNTY_CITIES_FILE), _file_key(CITIES_FILE), _file_key(PROVINCES_FILE))
+    keys = (file_key(COUNTY_CITIES_FILE), file_key(CITIES_FILE), file_key(PROVINCES_FILE))
     return dict(_city_names(*keys))
 
 
@@ -146,41 +127,30 @@ def clear_cache() -> None:
 # --- loading ---------------------------------------------------------------
 
 
-def _file_key(name: str) -> _FileKey:
-    path = reference_path(name)
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: reference file not found (set {REFERENCE_DIR_ENV} to a directory holding it)"
-        ) from None
-    return (str(path), stat.st_mtime_ns, stat.st_size)
-
-
 @lru_cache(maxsize=8)
-def _provinces(key: _FileKey) -> pd.DataFrame:
+def _provinces(key: FileKey) -> pd.DataFrame:
     path = key[0]
-    frame = _read_csv(path, PROVINCE_COLUMNS)
-    _require_values(frame, path, PROVINCE_COLUMNS)
+    frame = read_table(path, PROVINCE_COLUMNS)
+    require_values(frame, path, PROVINCE_COLUMNS)
     _require_adcodes(frame, path, "province_code")
     bad = ~frame["province_code"].str.endswith("0000")
-    _fail_first(
+    fail_first(
         frame, bad, path, lambda r: f"{r['province_code']!r} is not a province-level adcode"
     )
-    _require_unique(frame, path, "province_code")
+    require_unique(frame, path, "province_code")
     return frame
 
 
 @lru_cache(maxsize=8)
-def _cities(key: _FileKey, provinces_key: _FileKey) -> pd.DataFrame:
+def _cities(key: FileKey, provinces_key: FileKey) -> pd.DataFrame:
     path = key[0]
-    frame = _read_csv(path, CITY_COLUMNS)
-    _require_values(frame, path, CITY_COLUMNS)
+    frame = read_table(path, CITY_COLUMNS)
+    require_values(frame, path, CITY_COLUMNS)
     _require_adcodes(frame, path, "city_code")
-    _require_unique(frame, path, "city_code")
+    require_unique(frame, path, "city_code")
     known = set(_provinces(provinces_key)["province_code"])
     unknown = ~frame["province_code"].isin(known)
-    _fail_first(
+    fail_first(
         frame,
         unknown,
         path,
@@ -191,7 +161,7 @@ def _cities(key: _FileKey, provinces_key: _FileKey) -> pd.DataFrame:
     )
     # GB/T 2260: the first two digits of a city's adcode are its province's.
     mismatch = frame["city_code"].str[:2] != frame["province_code"].str[:2]
-    _fail_first(
+    fail_first(
         frame,
         mismatch,
         path,
@@ -201,32 +171,23 @@ def _cities(key: _FileKey, provinces_key: _FileKey) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=8)
-def _air_stations(key: _FileKey, demo_key: _FileKey, cities_key: _FileKey,
-                  provinces_key: _FileKey) -> pd.DataFrame:
+def _air_stations(key: FileKey, demo_key: FileKey, cities_key: FileKey,
+                  provinces_key: FileKey) -> pd.DataFrame:
     main = _station_file(key, cities_key, provinces_key)
-    if main["demo"].any():
-        # Written before the split (or by a bureau that keeps its demo rows
-        # itself): it carries its demo stations already.
-        return main
-    demo = _station_file(demo_key, cities_key, provinces_key)
-    _fail_first(demo, ~demo["demo"], demo_key[0],
-                lambda r: f"station {r['station_code']}: a demo file holds demo stations only "
-                          "(demo = true)")
-    clash = demo["station_code"].isin(set(main["station_code"]))
-    _fail_first(demo, clash, demo_key[0],
-                lambda r: f"station {r['station_code']} is also in {key[0]}")
-    return pd.concat([main, demo], ignore_index=True)
+    return with_demo_rows(main, key[0], lambda: _station_file(demo_key, cities_key,
+                                                              provinces_key),
+                          demo_key[0], code="station_code", kind="station")
 
 
 @lru_cache(maxsize=16)
-def _station_file(key: _FileKey, cities_key: _FileKey, provinces_key: _FileKey) -> pd.DataFrame:
+def _station_file(key: FileKey, cities_key: FileKey, provinces_key: FileKey) -> pd.DataFrame:
     path = key[0]
-    frame = _read_csv(path, AIR_STATION_COLUMNS, optional=AIR_STATION_OPTIONAL)
-    _require_values(frame, path, ("station_code", "city_code", "demo"))
-    _require_unique(frame, path, "station_code")
+    frame = read_table(path, AIR_STATION_COLUMNS, optional=AIR_STATION_OPTIONAL)
+    require_values(frame, path, ("station_code", "city_code", "demo"))
+    require_unique(frame, path, "station_code")
     known = set(_cities(cities_key, provinces_key)["city_code"])
     unknown = ~frame["city_code"].isin(known)
-    _fail_first(
+    fail_first(
         frame,
         unknown,
         path,
@@ -242,30 +203,30 @@ def _station_file(key: _FileKey, cities_key: _FileKey, provinces_key: _FileKey) 
 
 
 @lru_cache(maxsize=8)
-def _county_cities(key: _FileKey, cities_key: _FileKey, provinces_key: _FileKey) -> pd.DataFrame:
+def _county_cities(key: FileKey, cities_key: FileKey, provinces_key: FileKey) -> pd.DataFrame:
     path = key[0]
-    frame = _read_csv(path, COUNTY_CITY_COLUMNS)
-    _require_values(frame, path, ("name_zh", "county_code", "city_code"))
+    frame = read_table(path, COUNTY_CITY_COLUMNS)
+    require_values(frame, path, ("name_zh", "county_code", "city_code"))
     _require_adcodes(frame, path, "county_code")
     cities = _cities(cities_key, provinces_key)
     unknown = ~frame["city_code"].isin(set(cities["city_code"]))
-    _fail_first(frame, unknown, path,
+    fail_first(frame, unknown, path,
                 lambda r: f"{r['name_zh']}: city_code {r['city_code']!r} is not in {cities_key[0]}")
     # GB/T 2260: a county-level unit's code starts with its prefecture's four digits.
     outside = frame["county_code"].str[:4] != frame["city_code"].str[:4]
-    _fail_first(frame, outside, path,
+    fail_first(frame, outside, path,
                 lambda r: f"{r['name_zh']}: county_code {r['county_code']} is not inside "
                           f"city {r['city_code']}")
     short = frame["name_zh"].map(short_place_name)
     city_names = set(cities["name_zh"].map(short_place_name))
     clash = short.duplicated() | short.isin(city_names)
-    _fail_first(frame, clash, path,
+    fail_first(frame, clash, path,
                 lambda r: f"{r['name_zh']}: the name is listed twice or is a city's name")
     return frame
 
 
 @lru_cache(maxsize=8)
-def _city_names(key: _FileKey, cities_key: _FileKey, provinces_key: _FileKey
+def _city_names(key: FileKey, cities_key: FileKey, provinces_key: FileKey
                 ) -> tuple[tuple[str, str], ...]:
     cities = _cities(cities_key, provinces_key)
     counties = _county_cities(key, cities_key, provinces_key)
@@ -276,71 +237,13 @@ def _city_names(key: _FileKey, cities_key: _FileKey, provinces_key: _FileKey
     return tuple(pairs)
 
 
-def _read_csv(path: str, columns: tuple[str, ...], optional: tuple[str, ...] = ()
-              ) -> pd.DataFrame:
-    """All cells as stripped strings; "NA" stays a string, an empty cell is "".
-
-    `optional` columns are kept when present and added empty when not.
-    """
-    try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        detail = " ".join(str(exc).split())
-        raise ConfigError(f"{path}: not a readable UTF-8 CSV file ({detail})") from None
-    frame.columns = [str(column).strip() for column in frame.columns]
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise ConfigError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
-    for column in optional:
-        if column not in frame.columns:
-            frame[column] = ""
-    frame = frame.loc[:, [*columns, *optional]]
-    for column in (*columns, *optional):
-        frame[column] = frame[column].astype(str).str.strip()
-    return frame.reset_index(drop=True)
-
-
 # --- validation ------------------------------------------------------------
-
-
-def _line(index: int) -> int:
-    """1-based file line of data row `index` (line 1 is the header)."""
-    return index + 2
-
-
-def _fail_first(
-    frame: pd.DataFrame, bad: pd.Series, path: str, describe: Callable[[dict], str]
-) -> None:
-    """Raise ConfigError for the first flagged row; `describe` words it from the row's cells."""
-    if not bad.any():
-        return
-    index = int(bad.to_numpy().nonzero()[0][0])
-    raise ConfigError(f"{path}: line {_line(index)}: {describe(frame.iloc[index].to_dict())}")
-
-
-def _require_values(frame: pd.DataFrame, path: str, columns: tuple[str, ...]) -> None:
-    for column in columns:
-        _fail_first(frame, frame[column] == "", path, lambda _r, c=column: f"empty {c}")
 
 
 def _require_adcodes(frame: pd.DataFrame, path: str, column: str) -> None:
     bad = ~frame[column].str.fullmatch(r"\d{6}")
-    _fail_first(
+    fail_first(
         frame, bad, path, lambda r: f"{column} {r[column]!r} is not a 6-digit GB/T 2260 adcode"
-    )
-
-
-def _require_unique(frame: pd.DataFrame, path: str, column: str) -> None:
-    duplicated = frame[column].duplicated()
-    if not duplicated.any():
-        return
-    index = int(duplicated.to_numpy().nonzero()[0][0])
-    value = frame.at[index, column]
-    first = int((frame[column] == value).to_numpy().nonzero()[0][0])
-    raise ConfigError(
-        f"{path}: line {_line(index)}: duplicate {column} {value!r} (first on line {_line(first)})"
     )
 
 
@@ -349,7 +252,7 @@ def _coordinate(frame: pd.DataFrame, path: str, column: str, limit: float) -> pd
     empty = frame[column] == ""
     values = pd.to_numeric(frame[column].mask(empty), errors="coerce").astype("float64")
     bad = ~empty & (values.isna() | (values.abs() > limit))
-    _fail_first(
+    fail_first(
         frame, bad, path, lambda r: f"station {r['station_code']}: bad {column} {r[column]!r}"
     )
     return values
@@ -357,27 +260,27 @@ def _coordinate(frame: pd.DataFrame, path: str, column: str, limit: float) -> pd
 
 def _flag(frame: pd.DataFrame, path: str, column: str) -> pd.Series:
     lowered = frame[column].str.lower()
-    bad = ~lowered.isin(_TRUE | _FALSE)
-    _fail_first(
+    bad = ~lowered.isin(TRUE_WORDS | FALSE_WORDS)
+    fail_first(
         frame,
         bad,
         path,
         lambda r: f"station {r['station_code']}: {column} {r[column]!r} is not true/false",
     )
-    return lowered.isin(_TRUE).astype(bool)
+    return lowered.isin(TRUE_WORDS).astype(bool)
 
 
 def _optional_flag(frame: pd.DataFrame, path: str, column: str) -> pd.Series:
     """true/false, or <NA> for an empty cell (not stated)."""
     lowered = frame[column].str.lower()
     empty = lowered == ""
-    bad = ~empty & ~lowered.isin(_TRUE | _FALSE)
-    _fail_first(
+    bad = ~empty & ~lowered.isin(TRUE_WORDS | FALSE_WORDS)
+    fail_first(
         frame,
         bad,
         path,
         lambda r: f"station {r['station_code']}: {column} {r[column]!r} is not true/false",
     )
-    return pd.Series(pd.array([None if e else v in _TRUE for e, v in zip(empty, lowered,
+    return pd.Series(pd.array([None if e else v in TRUE_WORDS for e, v in zip(empty, lowered,
                                                                           strict=True)],
                               dtype="boolean"), index=frame.index)

@@ -5,6 +5,15 @@ loads never write the warehouse file: the builder writes a new file and
 renames it into place. An analyst who holds the old file open keeps reading
 it; the next connection sees the new one. The views read the lake's Parquet
 through globs, so partitions written after a build show up without one.
+
+Layers: warehouse/*.sql create every view in one of the DuckDB schemas
+LAYERS (raw, curated, marts; docs/warehouse.md lists them), and the build
+then gives each the same name in `main`, so analysts and the code go on
+querying `air_daily_city` unqualified.
+
+Core knows no domain: which lake datasets exist, and their schemas, comes
+from above. Callers pass `tables` to build() and render();
+envmon.domains.build_warehouse() passes every domain's.
 """
 
 from __future__ import annotations
@@ -12,7 +21,8 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,30 +34,45 @@ from envmon.core.settings import WAREHOUSE_SQL_DIR, home
 
 _PLACEHOLDER = re.compile(
     r"\{\{\s*(lake|ledger|quarantine|reference|home)(?::([a-z0-9_/]+))?\s*\}\}")
+_LAKE = re.compile(r"\{\{\s*lake:")
 
 
-def lake_tables() -> dict[str, Callable[[], pa.Schema]]:
-    """Every lake dataset and its full schema (partition column included)."""
-    from envmon.domains import domains
-
-    tables: dict[str, Callable[[], pa.Schema]] = {}
-    for domain in domains().values():
-        tables.update(domain.lake_tables())
-    return tables
+# The schemas warehouse/*.sql create views in, lowest first: raw (straight
+# over what was delivered or recorded), curated (envmon's resolved and
+# computed datasets), marts (derived for questions and reports).
+LAYERS = ("raw", "curated", "marts")
 
 
-def build(target: Path | None = None) -> Path:
+@dataclass(frozen=True)
+class LakeTable:
+    """A lake dataset as warehouse SQL names it: {{lake:NAME}} reads lake/<dataset>/."""
+
+    dataset: str  # the directory under lake/
+    schema: Callable[[], pa.Schema]  # full schema, partition column included
+
+
+# {{lake:NAME}} -> the dataset; a bare schema callable means NAME is the directory.
+LakeTables = Mapping[str, LakeTable | Callable[[], pa.Schema]]
+
+def _sql_tables(tables: LakeTables) -> dict[str, LakeTable]:
+    return {name: t if isinstance(t, LakeTable) else LakeTable(name, t)
+            for name, t in tables.items()}
+
+
+def build(tables: LakeTables, target: Path | None = None) -> Path:
     """Rebuild the warehouse file from warehouse/*.sql, in file-name order.
 
+    `tables`: what {{lake:NAME}} may name.
     Builds take turns: a build renders the views of the datasets that exist
     when it starts, so two loads finishing together must not let the build
     that started first (before the other's data landed) be renamed last.
     """
+    resolved = _sql_tables(tables)
     with dataset_lock("warehouse"):
-        return _build(target)
+        return _build(target, resolved)
 
 
-def _build(target: Path | None) -> Path:
+def _build(target: Path | None, tables: dict[str, LakeTable]) -> Path:
     import duckdb
 
     target = target or home().warehouse
@@ -57,8 +82,11 @@ def _build(target: Path | None) -> Path:
     try:
         con = duckdb.connect(str(tmp))
         try:
+            for layer in LAYERS:
+                con.execute(f"CREATE SCHEMA {layer}")
             for sql_file in sorted(WAREHOUSE_SQL_DIR.glob("*.sql")):
-                con.execute(render(sql_file.read_text(encoding="utf-8")))
+                con.execute(render(sql_file.read_text(encoding="utf-8"), tables))
+            _name_in_main(con)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -69,12 +97,34 @@ def _build(target: Path | None) -> Path:
     return target
 
 
-def render(sql: str) -> str:
+def _name_in_main(con) -> None:  # con: duckdb.DuckDBPyConnection
+    """Every layer's view under the same name in main, where analysts look.
+
+    A name in two layers, or a view created in main directly, is a mistake in
+    warehouse/*.sql: the build fails rather than let one hide the other.
+    """
+    rows = con.execute(
+        "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal "
+        "AND database_name = current_database() ORDER BY view_name").fetchall()
+    unlayered = sorted(v for s, v in rows if s not in LAYERS)
+    if unlayered:
+        raise ValueError(f"warehouse SQL creates views outside the layers {LAYERS}: "
+                         f"{', '.join(unlayered)}")
+    seen: dict[str, str] = {}
+    for schema, view in rows:
+        if view in seen:
+            raise ValueError(f"view {view} is in two layers: {seen[view]} and {schema}")
+        seen[view] = schema
+        con.execute(f'CREATE VIEW main."{view}" AS SELECT * FROM {schema}."{view}"')
+
+
+def render(sql: str, tables: LakeTables) -> str:
     """Replace {{lake:NAME}}, {{reference:NAME}}, {{ledger}}, {{quarantine}} with readers."""
-    return _PLACEHOLDER.sub(lambda m: _relation(m.group(1), m.group(2)), sql)
+    lake = _sql_tables(tables) if _LAKE.search(sql) else {}
+    return _PLACEHOLDER.sub(lambda m: _relation(m.group(1), m.group(2), lake), sql)
 
 
-def _relation(kind: str, name: str | None) -> str:
+def _relation(kind: str, name: str | None, tables: dict[str, LakeTable]) -> str:
     h = home()
     if kind == "home":
         return _quote(str(h.root))
@@ -88,10 +138,12 @@ def _relation(kind: str, name: str | None) -> str:
         return _reader(h.ledger / "runs", "*.parquet", _ledger_schema(), hive=False)
     if kind == "quarantine":
         return _reader(h.quarantine, "**/*.parquet", _quarantine_schema(), hive=False)
-    tables = lake_tables()
     if name not in tables:
-        raise KeyError(f"warehouse SQL names unknown lake dataset {name!r}")
-    return _reader(h.dataset(name), "*/*.parquet", tables[name](), hive=True)
+        hint = [n for n, t in tables.items() if t.dataset == name]
+        raise KeyError(f"warehouse SQL names unknown lake dataset {name!r}"
+                       + (f" (lake/{name}/ is named {hint[0]} in warehouse SQL)" if hint else ""))
+    table = tables[name]
+    return _reader(h.dataset(table.dataset), "*/*.parquet", table.schema(), hive=True)
 
 
 def _reader(directory: Path, pattern: str, schema: pa.Schema, *, hive: bool) -> str:

@@ -33,8 +33,8 @@ def demo_month(month: str | None, today: date | None = None) -> tuple[date, date
 def run_demo(month: str | None = None, seed: int = 2026) -> int:
     """Every domain's demo feeds through the pipeline, then the warehouse and a summary."""
     from envmon.core.progress import ConsoleReporter
-    from envmon.core.warehouse import build, connect_read_only
-    from envmon.domains import domains
+    from envmon.core.warehouse import connect_read_only
+    from envmon.domains import build_warehouse, domains
 
     first, last = demo_month(month)
     reporter = ConsoleReporter()
@@ -43,7 +43,7 @@ def run_demo(month: str | None = None, seed: int = 2026) -> int:
     for name, domain in domains().items():
         started = time.perf_counter()
         results[name] = (domain.demo(first, last, seed, reporter), time.perf_counter() - started)
-    warehouse = build()
+    warehouse = build_warehouse()
     reporter.say(f"warehouse built: {warehouse}\n")
     con = connect_read_only(warehouse)
     try:

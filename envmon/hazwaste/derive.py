@@ -340,7 +340,7 @@ def _supersede(state: pd.DataFrame) -> pd.DataFrame:
 
 def _geography(state: pd.DataFrame, provinces: pd.DataFrame) -> pd.DataFrame:
     """Province and prefecture-level city of each end (GB/T 2260: NN NN NN),
-    with English names (cities: the region's, from reference/cities.csv)."""
+    with English names (cities: the region's, from reference/common/cities.csv)."""
     from envmon.core.reference import load_cities
 
     municipal = set(provinces.loc[provinces["municipality"], "province_code"])

@@ -1,9 +1,9 @@
 """Reference tables of the hazardous-waste domain (reference/hazwaste/*.csv).
 
-Loaded through the core reference loader, so ENVMON_REFERENCE_DIR can hold a
-bureau's own copies (`hazwaste/facilities.csv` etc.); every file is validated
-on load (one-line ConfigError naming the file and line) and cached per file
-version. Codes stay strings.
+Found and read by the core reference reader (envmon.core.reference_files), so
+ENVMON_REFERENCE_DIR can hold a bureau's own copies (`hazwaste/facilities.csv`
+etc.); every file is validated on load (one-line ConfigError naming the file
+and line) and cached per file version. Codes stay strings.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from functools import lru_cache
 
 import pandas as pd
 
-from envmon.core.reference import (
-    _fail_first,
-    _file_key,
-    _read_csv,
-    _require_unique,
-    _require_values,
+from envmon.core.reference_files import (
+    fail_first,
+    file_key,
+    read_table,
+    require_unique,
+    require_values,
 )
 
 WASTE_CODE_RE = re.compile(r"^\d{3}-\d{3}-\d{2}$")
@@ -50,7 +50,7 @@ FILES = {
 def load(name: str) -> pd.DataFrame:
     """One validated reference table (a copy: callers may modify it)."""
     path, _ = FILES[name]
-    return _LOADERS[name](_file_key(path)).copy()
+    return _LOADERS[name](file_key(path)).copy()
 
 
 def is_waste_class(value: str) -> bool:
@@ -73,17 +73,17 @@ def clear_cache() -> None:
 
 def _read(name: str, key: tuple) -> tuple[pd.DataFrame, str]:
     path = key[0]
-    frame = _read_csv(path, FILES[name][1])
+    frame = read_table(path, FILES[name][1])
     return frame, path
 
 
 @lru_cache(maxsize=4)
 def _provinces(key: tuple) -> pd.DataFrame:
     frame, path = _read("provinces", key)
-    _require_values(frame, path, ("province_code", "name_zh", "municipality"))
-    _fail_first(frame, ~frame["province_code"].str.fullmatch(r"\d{2}0000"), path,
+    require_values(frame, path, ("province_code", "name_zh", "municipality"))
+    fail_first(frame, ~frame["province_code"].str.fullmatch(r"\d{2}0000"), path,
                 lambda r: f"{r['province_code']!r} is not a province-level adcode")
-    _require_unique(frame, path, "province_code")
+    require_unique(frame, path, "province_code")
     frame["municipality"] = _flag(frame, path, "municipality")
     return frame
 
@@ -91,9 +91,9 @@ def _provinces(key: tuple) -> pd.DataFrame:
 @lru_cache(maxsize=4)
 def _categories(key: tuple) -> pd.DataFrame:
     frame, path = _read("categories", key)
-    _fail_first(frame, ~frame["category"].str.fullmatch(CATEGORY_RE.pattern[1:-1]), path,
+    fail_first(frame, ~frame["category"].str.fullmatch(CATEGORY_RE.pattern[1:-1]), path,
                 lambda r: f"category {r['category']!r} is not HWnn")
-    _require_unique(frame, path, "category")
+    require_unique(frame, path, "category")
     frame["in_use"] = _flag(frame, path, "in_use")
     return frame
 
@@ -101,13 +101,13 @@ def _categories(key: tuple) -> pd.DataFrame:
 @lru_cache(maxsize=4)
 def _waste_codes(key: tuple) -> pd.DataFrame:
     frame, path = _read("waste_codes", key)
-    _require_values(frame, path, ("waste_code", "category", "editions"))
-    _fail_first(frame, ~frame["waste_code"].str.fullmatch(WASTE_CODE_RE.pattern[1:-1]), path,
+    require_values(frame, path, ("waste_code", "category", "editions"))
+    fail_first(frame, ~frame["waste_code"].str.fullmatch(WASTE_CODE_RE.pattern[1:-1]), path,
                 lambda r: f"waste_code {r['waste_code']!r} is not NNN-NNN-NN")
     # 名录: the last two digits of a code are its category.
-    _fail_first(frame, frame["waste_code"].str[-2:] != frame["category"].str[2:], path,
+    fail_first(frame, frame["waste_code"].str[-2:] != frame["category"].str[2:], path,
                 lambda r: f"waste_code {r['waste_code']} is not in category {r['category']}")
-    _require_unique(frame, path, "waste_code")
+    require_unique(frame, path, "waste_code")
     frame["representative"] = _flag(frame, path, "representative")
     return frame
 
@@ -115,28 +115,28 @@ def _waste_codes(key: tuple) -> pd.DataFrame:
 @lru_cache(maxsize=4)
 def _facilities(key: tuple) -> pd.DataFrame:
     frame, path = _read("facilities", key)
-    _require_values(frame, path, ("facility_id", "role", "adcode", "demo"))
-    _fail_first(frame, ~frame["role"].isin(ROLES), path,
+    require_values(frame, path, ("facility_id", "role", "adcode", "demo"))
+    fail_first(frame, ~frame["role"].isin(ROLES), path,
                 lambda r: f"role {r['role']!r} is not one of {', '.join(ROLES)}")
-    _fail_first(frame, ~frame["adcode"].str.fullmatch(ADCODE_RE.pattern[1:-1]), path,
+    fail_first(frame, ~frame["adcode"].str.fullmatch(ADCODE_RE.pattern[1:-1]), path,
                 lambda r: f"adcode {r['adcode']!r} is not a 6-digit GB/T 2260 code")
     dup = frame.duplicated(["facility_id", "role"])
-    _fail_first(frame, dup, path,
+    fail_first(frame, dup, path,
                 lambda r: f"facility {r['facility_id']} listed twice as {r['role']}")
     receivers = frame["role"] == "receiver"
-    _require_values(frame[receivers], path, ("licence_no", "licence_valid_from",
+    require_values(frame[receivers], path, ("licence_no", "licence_valid_from",
                                              "licence_valid_to", "licensed",
                                              "annual_capacity_t"))
     frame["licence_valid_from"] = _dates(frame, path, "licence_valid_from")
     frame["licence_valid_to"] = _dates(frame, path, "licence_valid_to")
     capacity = pd.to_numeric(frame["annual_capacity_t"].mask(frame["annual_capacity_t"] == ""),
                              errors="coerce")
-    _fail_first(frame, receivers & ~(capacity > 0), path,
+    fail_first(frame, receivers & ~(capacity > 0), path,
                 lambda r: f"receiver {r['facility_id']}: annual_capacity_t "
                           f"{r['annual_capacity_t']!r} is not a positive number")
     frame["annual_capacity_t"] = capacity.astype("float64")
     bad = frame["licensed"].map(lambda s: not all(is_waste_class(x) for x in split_list(s)))
-    _fail_first(frame, bad, path,
+    fail_first(frame, bad, path,
                 lambda r: f"facility {r['facility_id']}: licensed {r['licensed']!r} must list "
                           "waste codes NNN-NNN-NN or categories HWnn, separated by ';'")
     frame["demo"] = _flag(frame, path, "demo")
@@ -146,18 +146,18 @@ def _facilities(key: tuple) -> pd.DataFrame:
 @lru_cache(maxsize=4)
 def _approvals(key: tuple) -> pd.DataFrame:
     frame, path = _read("approvals", key)
-    _require_values(frame, path, FILES["approvals"][1])
-    _require_unique(frame, path, "approval_no")
+    require_values(frame, path, FILES["approvals"][1])
+    require_unique(frame, path, "approval_no")
     for column in ("origin_province", "dest_province"):
-        _fail_first(frame, ~frame[column].str.fullmatch(r"\d{2}0000"), path,
+        fail_first(frame, ~frame[column].str.fullmatch(r"\d{2}0000"), path,
                     lambda r, c=column: f"{c} {r[c]!r} is not a province-level adcode")
     tonnes = pd.to_numeric(frame["approved_tonnes"], errors="coerce")
-    _fail_first(frame, ~(tonnes > 0), path,
+    fail_first(frame, ~(tonnes > 0), path,
                 lambda r: f"approved_tonnes {r['approved_tonnes']!r} is not a positive number")
     frame["approved_tonnes"] = tonnes.astype("float64")
     bad = frame["waste_codes"].map(lambda s: not split_list(s) or
                                    not all(is_waste_class(x) for x in split_list(s)))
-    _fail_first(frame, bad, path,
+    fail_first(frame, bad, path,
                 lambda r: f"approval {r['approval_no']}: waste_codes {r['waste_codes']!r} must "
                           "list codes NNN-NNN-NN or categories HWnn, separated by ';'")
     frame["valid_from"] = _dates(frame, path, "valid_from")
@@ -170,8 +170,8 @@ def _approvals(key: tuple) -> pd.DataFrame:
 @lru_cache(maxsize=4)
 def _whitelist(key: tuple) -> pd.DataFrame:
     frame, path = _read("whitelist", key)
-    _require_values(frame, path, FILES["whitelist"][1])
-    _fail_first(frame, ~frame["waste_class"].map(is_waste_class), path,
+    require_values(frame, path, FILES["whitelist"][1])
+    fail_first(frame, ~frame["waste_class"].map(is_waste_class), path,
                 lambda r: f"waste_class {r['waste_class']!r} is not NNN-NNN-NN or HWnn")
     frame["valid_from"] = _dates(frame, path, "valid_from")
     frame["valid_to"] = _dates(frame, path, "valid_to")
@@ -182,8 +182,8 @@ def _whitelist(key: tuple) -> pd.DataFrame:
 @lru_cache(maxsize=4)
 def _anomaly_rules(key: tuple) -> pd.DataFrame:
     frame, path = _read("anomaly_rules", key)
-    _require_values(frame, path, FILES["anomaly_rules"][1])
-    _require_unique(frame, path, "anomaly")
+    require_values(frame, path, FILES["anomaly_rules"][1])
+    require_unique(frame, path, "anomaly")
     return frame
 
 
@@ -196,13 +196,13 @@ def _dates(frame: pd.DataFrame, path: str, column: str) -> pd.Series:
     """ISO dates; an empty cell stays missing (NaT), anything else must parse."""
     empty = frame[column] == ""
     parsed = pd.to_datetime(frame[column].mask(empty), format="%Y-%m-%d", errors="coerce")
-    _fail_first(frame, ~empty & parsed.isna(), path,
+    fail_first(frame, ~empty & parsed.isna(), path,
                 lambda r: f"{column} {r[column]!r} is not a date YYYY-MM-DD")
     return parsed.dt.date
 
 
 def _flag(frame: pd.DataFrame, path: str, column: str) -> pd.Series:
     lowered = frame[column].str.lower()
-    _fail_first(frame, ~lowered.isin({"true", "false"}), path,
+    fail_first(frame, ~lowered.isin({"true", "false"}), path,
                 lambda r: f"{column} {r[column]!r} is not true/false")
     return lowered == "true"

@@ -41,8 +41,3 @@ def detect_anomalies() -> dict:
 
     return refresh()
 
-
-def build_warehouse() -> str:
-    from envmon.core.warehouse import build
-
-    return str(build())

@@ -7,15 +7,14 @@ Targets are data: every one carries its source and whether it is an example
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from envmon.core.config import config_dir
+from envmon.core.config import config_path as find_config
+from envmon.core.config import load_yaml
 from envmon.core.errors import ConfigError
+from envmon.reporting.indicators.measures import MEASURES
 
 CONFIG_ENV = "ENVMON_COMMITMENTS_CONFIG"
 FILE_NAME = "commitments.yaml"
@@ -70,20 +69,13 @@ class Commitments:
 
 
 def config_path() -> Path:
-    override = os.environ.get(CONFIG_ENV, "").strip()
-    return Path(override).expanduser().resolve() if override else config_dir() / FILE_NAME
+    return find_config(FILE_NAME, CONFIG_ENV)
 
 
 def load_config(path: Path | None = None) -> Commitments:
     """Read and check the commitments file; a mistake is one ConfigError naming it."""
     path = path or config_path()
-    if not path.is_file():
-        raise ConfigError(f"{path}: commitments configuration not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_config(data, path)
+    return parse_config(load_yaml(path.resolve(), what="commitments configuration"), path)
 
 
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Commitments:
@@ -133,8 +125,6 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Commitments:
 
 
 def _indicator(ind_id: str, spec: Any, default_margin: float, fail) -> Indicator:
-    from envmon.reporting.commitments import MEASURES
-
     if not isinstance(spec, dict):
         raise fail(f"indicator {ind_id}: expected a mapping")
     for key in ("title", "title_zh", "domain", "measure", "unit", "direction", "period",

@@ -7,6 +7,10 @@ that the charts drew: it sets `data-charts-drawn` on <body> to the number
 of `svg.chart` elements that laid out with marks (the file says how many it
 holds in `data-charts-expected`), and `window.onerror` writes a
 `#script-error` marker (and `data-script-error`) into the page.
+
+The page is drawn from the Jinja2 templates in templates/ (autoescaped, with
+the escaping of the standard library's html.escape); the charts are SVG
+strings from charts.py, marked safe.
 """
 
 from __future__ import annotations
@@ -18,15 +22,18 @@ from datetime import date, timedelta
 from functools import cache
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from jinja2 import Environment, PackageLoader, Template, select_autoescape
+from markupsafe import Markup
 
 from envmon.core.atomic import write_atomic
 from envmon.reporting import charts
-from envmon.reporting.charts import STATUS_COLOURS, Category, SectionRow, TrendPanel
+from envmon.reporting.charts import STATUS_COLOURS, SectionRow, TrendPanel
 from envmon.reporting.config import Indicator
-from envmon.reporting.report import ReportData, csv_dir_for
 from envmon.reporting.status import STATUS_ZH, STATUSES
+from envmon.reporting.tables import ReportData, categories_with_colours
 
 DOMAIN_TITLES = {"air": ("Air", "大气"), "water": ("Water", "水"),
                  "hazwaste": ("Hazardous waste", "危险废物")}
@@ -47,28 +54,6 @@ CSV_TABLES = {
     "open_alerts.csv": ("open_alerts", "open alerts"),
     "open_anomalies.csv": ("open_anomalies", "open high-severity manifest anomalies"),
 }
-
-
-@cache
-def categories_with_colours() -> tuple[Category, ...]:
-    """HJ 633 categories (reference/standards/aqi_categories.csv) with their
-    colours (reference/reporting/aqi_colours.csv)."""
-    from envmon.air.standards import categories
-    from envmon.core.errors import ConfigError
-    from envmon.core.reference import reference_path
-
-    path = reference_path("reporting/aqi_colours.csv")
-    colours = pd.read_csv(path, dtype=str, keep_default_na=False)
-    by_level = {int(r["level"]): f"#{int(r['r']):02x}{int(r['g']):02x}{int(r['b']):02x}"
-                for r in colours.to_dict("records")}
-    out = []
-    for row in categories().itertuples(index=False):
-        if int(row.level) not in by_level:
-            raise ConfigError(f"{path}: no colour for AQI category level {row.level}")
-        high = None if pd.isna(row.aqi_high) else float(row.aqi_high)
-        out.append(Category(int(row.level), float(row.aqi_low), high, row.name_zh, row.name_en,
-                            by_level[int(row.level)]))
-    return tuple(out)
 
 
 # ------------------------------------------------------------------ format
@@ -98,20 +83,43 @@ def fmt_target(value: object, ind: Indicator) -> str:
     return f"{sign} {fmt(value, ind)}"
 
 
-def pill(status: object) -> str:
-    if _missing(status):
-        return '<span class="pill none">–</span>'
-    s = str(status)
-    return (f'<span class="pill" style="background:{STATUS_COLOURS[s]};color:'
-            f'{charts.text_colour(STATUS_COLOURS[s])}">{escape(s)} {STATUS_ZH[s]}</span>')
-
-
 def capture(value: object) -> str:
     return "–" if _missing(value) else f"{float(value):.0%}"  # type: ignore[arg-type]
 
 
-def h(text: object) -> str:
-    return escape("" if _missing(text) else str(text))
+# ------------------------------------------------------------------ templates
+
+
+def _escape(value: Any) -> Any:
+    """Every `{{ value }}`: a missing value is empty, safe markup (a chart, a
+    macro) stays as it is, anything else is escaped as html.escape does."""
+    if isinstance(value, Markup):
+        return value
+    return Markup(escape("" if _missing(value) else str(value)))
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("envmon.reporting", "templates"),
+                      autoescape=select_autoescape(["html", "html.j2"]), finalize=_escape,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(fmt=fmt, fmt_target=fmt_target, capture=capture, missing=_missing,
+                       text_colour=charts.text_colour, STATUS_COLOURS=STATUS_COLOURS,
+                       STATUS_ZH=STATUS_ZH, SEVERITY_COLOURS=SEVERITY_COLOURS)
+    return env
+
+
+def template(name: str) -> Template:
+    return environment().get_template(name)
+
+
+def _section(name: str, data: ReportData, **context: Any) -> Markup:
+    return Markup(template(f"sections/{name}.html.j2").render(
+        area=data.area, month=data.month, year=data.year, **context))
+
+
+def _empty_section(anchor: str, title: str, reason: str) -> Markup:
+    return template("macros.html.j2").module.empty(anchor, title, reason)  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------ render
@@ -131,7 +139,7 @@ def render_report(data: ReportData, out: Path) -> int:
         _alerts_section(data),
         _definitions_section(data, csv_dir.name),
     ]
-    body = "\n".join(sections)
+    body = Markup("\n").join(sections)
     n_charts = body.count('<svg class="chart"')
     page = _page(data, body, n_charts)
     tables = dict(data.tables)
@@ -139,6 +147,10 @@ def render_report(data: ReportData, out: Path) -> int:
     write_csvs(tables, csv_dir)
     write_public(out, page.encode("utf-8"))
     return n_charts
+
+
+def csv_dir_for(html: Path) -> Path:
+    return html.with_name(f"{html.stem}_csv")
 
 
 def write_public(path: Path, data: bytes) -> None:
@@ -168,50 +180,23 @@ def _title(data: ReportData) -> tuple[str, str]:
             f"{data.month.start.month}月")
 
 
-def _page(data: ReportData, body: str, n_charts: int) -> str:
+def _page(data: ReportData, body: Markup, n_charts: int) -> str:
     en, zh = _title(data)
-    examples = any(i.example for i in data.config.indicators.values())
-    banner = ('<p class="banner">EXAMPLE TARGETS 示例目标: the targets in this report are '
-              "examples shipped with envmon (config/commitments.yaml), not a bureau's "
-              "commitments. 本报告中的目标为示例值，须由主管部门替换。</p>") if examples else ""
-    through = " · ".join(f"{d}: {v}" for d, v in data.data_through.items())
-    month_state = "" if data.month.over else " (month not over 本月未结束)"
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{h(en)}</title>
-<style>{CSS}</style>
-<script>{ERROR_SCRIPT}</script>
-</head>
-<body data-charts-expected="{n_charts}" data-report-period="{data.month.label}"
-      data-region="{h(data.area.code)}">
-<header>
-<h1>{h(en)}<br><span class="zh">{h(zh)}</span></h1>
-<p class="meta">Period 报告期 <b>{data.month.label}</b>{month_state} · year to date 年度累计
-{data.year.start:%Y-%m-%d} to {data.year.last_day:%Y-%m-%d} · data through 数据截至: {h(through)}
-· generated 生成 {data.generated_at:%Y-%m-%d %H:%M} UTC</p>
-{banner}
-</header>
-<main>
-{body}
-</main>
-<div id="tip" class="tip" hidden></div>
-<script>{MAIN_SCRIPT}</script>
-</body>
-</html>
-"""
+    return template("report.html.j2").render(
+        title_en=en, title_zh=zh, body=body, n_charts=n_charts, area=data.area,
+        month=data.month, year=data.year, generated_at=data.generated_at,
+        through=" · ".join(f"{d}: {v}" for d, v in data.data_through.items()),
+        examples=any(i.example for i in data.config.indicators.values()))
 
 
 def _indicators(data: ReportData) -> dict[str, Indicator]:
     return data.config.indicators
 
 
-def _summary(data: ReportData) -> str:
+def _summary(data: ReportData) -> Markup:
     rows = data.tables["status"]
     inds = _indicators(data)
-    items = []
+    items: list[dict[str, Any]] = []
     for kind, label in (("month", f"{data.month.label}"), ("year", f"{data.year.label}")):
         col = f"{kind}_status"
         if col not in rows:
@@ -222,18 +207,16 @@ def _summary(data: ReportData) -> str:
                 names = ", ".join(
                     f"{r.title} ({fmt(getattr(r, f'{kind}_value'), inds[r.indicator])})"
                     for r in hits.itertuples())
-                items.append(f'<li class="{css}"><b>{len(hits)} {status} {STATUS_ZH[status]}'
-                             f"</b> in {label}: {h(names)}</li>")
+                items.append({"kind": status, "css": css, "count": len(hits), "label": label,
+                              "names": names})
         if kind == "month":
             met = rows[rows[col].isin(["met"])]
             if len(met):
-                items.append(f"<li class='ok'><b>{len(met)} met 达标</b> in {label}: "
-                             + h(", ".join(r.title for r in met.itertuples())) + "</li>")
+                items.append({"kind": "met", "count": len(met), "label": label,
+                              "names": ", ".join(r.title for r in met.itertuples())})
     no_data = rows[rows.get("year_status", pd.Series(dtype=str)) == "not enough data"]
     if len(no_data):
-        items.append(f"<li class='nodata'><b>{len(no_data)} not enough data 数据不足</b> for the "
-                     f"year {data.year.label}: the data so far cannot meet the validity rules "
-                     "(see the data capture column)</li>")
+        items.append({"kind": "no data", "count": len(no_data), "label": data.year.label})
     counts = []
     for kind, label in (("month", f"Month 本月 {data.month.label}"),
                         ("year", f"Year 年度 {data.year.label}")):
@@ -241,61 +224,22 @@ def _summary(data: ReportData) -> str:
         if col in rows:
             counts.append((label, rows[col].dropna().value_counts().to_dict()))
     bars = charts.status_bars(counts, STATUSES, {s: f"{s} {STATUS_ZH[s]}" for s in STATUSES})
-    return f"""<section id="summary">
-<h2>At a glance 概览 — {h(data.area.label)}</h2>
-<div class="two"><ul class="messages">{''.join(items) or '<li>No indicator computed.</li>'}</ul>
-<div>{bars}</div></div>
-</section>"""
+    return _section("summary", data, items=items, bars=Markup(bars))
 
 
-def _status_section(data: ReportData) -> str:
-    rows = data.tables["status"]
+def _status_section(data: ReportData) -> Markup:
     inds = _indicators(data)
-    out = []
+    rows = []
     current = None
-    for r in rows.to_dict("records"):
+    for r in data.tables["status"].to_dict("records"):
         ind = inds[r["indicator"]]
+        group = None
         if ind.domain != current:
             current = ind.domain
-            en, zh = DOMAIN_TITLES[current]
-            out.append(f'<tr class="group"><th colspan="10">{en} {zh}</th></tr>')
-        name = (f'<td class="name"><b>{h(ind.title)}</b><br><span class="zh">{h(ind.title_zh)}'
-                f'</span></td>')
-        if not r.get("assessed"):
-            out.append(f'<tr>{name}<td colspan="9" class="muted">not assessed at the '
-                       f'{data.area.level} level ({", ".join(ind.levels)} only)</td></tr>')
-            continue
-        month = (f'<td class="num">{fmt(r.get("month_value"), ind)}</td>'
-                 f'<td class="num">{fmt_target(r.get("month_target"), ind)}</td>'
-                 f'<td>{pill(r.get("month_status"))}</td>') if "month_status" in r and \
-            not _missing(r.get("month_status")) else '<td colspan="3" class="muted">–</td>'
-        detail = r.get("year_detail") or ""
-        method = r.get("projection_method") or ""
-        proj = fmt(r.get("year_projection"), ind)
-        proj_cell = (f'<td class="num" title="{h(method)}">{proj}</td>')
-        tip = h(f"{r.get('month_detail') or ''} | year: {detail}")
-        out.append(
-            f'<tr title="{tip}">{name}{month}'
-            f'<td class="num">{fmt(r.get("year_value"), ind)}</td>'
-            f'<td class="num">{fmt_target(r.get("year_target"), ind)}</td>'
-            f'<td>{pill(r.get("year_status"))}</td>'
-            f'<td class="num">{capture(r.get("year_capture"))}</td>{proj_cell}'
-            f'<td class="detail">{h(detail)}</td></tr>')
-    return f"""<section id="status">
-<h2>1. Commitments 目标进展</h2>
-<p class="note">Values are rounded (GB/T 8170) before comparison. For the year (not over),
-the status judges the <i>projection</i> of the whole year; the data capture is the share of
-the days (air, hazardous waste) or section-months (water) so far that have valid data.
-Hover a row for the details. 年度未结束时按全年预测值判断。</p>
-<table class="status">
-<thead><tr><th rowspan="2">Indicator 指标</th>
-<th colspan="3">Month 本月 {data.month.label}</th>
-<th colspan="6">Year to date 年度累计 {data.year.label}</th></tr>
-<tr><th>value 数值</th><th>target 目标</th><th>status 状态</th>
-<th>value 数值</th><th>target 目标</th><th>status 状态</th><th>data capture 数据获取率</th>
-<th>projection 全年预测</th><th>detail 说明</th></tr></thead>
-<tbody>{''.join(out)}</tbody></table>
-</section>"""
+            group = DOMAIN_TITLES[current]
+        month = "month_status" in r and not _missing(r.get("month_status"))
+        rows.append({"ind": ind, "r": r, "group": group, "month": month})
+    return _section("status", data, rows=rows)
 
 
 def _by_area_section(data: ReportData) -> str:
@@ -304,41 +248,14 @@ def _by_area_section(data: ReportData) -> str:
     if not children:
         return ""
     inds = [i for i in _indicators(data).values() if children[0].level in i.levels]
-    header = "".join(f'<th title="{h(i.title)} {h(i.title_zh)}">{h(i.short)}<br>'
-                     f'<span class="zh">{h(i.title_zh)}</span></th>' for i in inds)
-
-    def matrix(kind: str) -> str:
-        part = table[table["period_kind"] == kind]
-        lookup = {(r["region"], r["indicator"]): r for r in part.to_dict("records")}
-        lines = []
-        for area in children:
-            cells = []
-            for ind in inds:
-                r = lookup.get((area.code, ind.id))
-                if r is None:
-                    cells.append('<td class="muted">–</td>')
-                    continue
-                colour = STATUS_COLOURS[r["status"]]
-                cells.append(f'<td class="cell" style="background:{colour};color:'
-                             f'{charts.text_colour(colour)}" title="{h(r["status"])} '
-                             f'{STATUS_ZH[r["status"]]}; target {fmt_target(r["target"], ind)}">'
-                             f'{fmt(r["value"], ind, unit=False)}</td>')
-            lines.append(f'<tr><th class="name">{h(area.name_en)} <span class="zh">'
-                         f'{h(area.name_zh)}</span></th>{"".join(cells)}</tr>')
-        return (f'<table class="matrix"><thead><tr><th></th>{header}</tr></thead>'
-                f'<tbody>{"".join(lines)}</tbody></table>')
-
+    lookup = {kind: {(r["region"], r["indicator"]): r
+                     for r in table[table["period_kind"] == kind].to_dict("records")}
+              for kind in ("month", "year")}
     level = "provinces 各省市" if children[0].level == "province" else "cities 各城市"
-    return f"""<section id="areas">
-<h2>2. By area 分地区 — {level}</h2>
-<p class="note">Cell colour = status (legend above); cell text = value.
-Month {data.month.label}:</p>
-{matrix("month")}
-<details><summary>Year to date {data.year.label} 年度累计</summary>{matrix("year")}</details>
-</section>"""
+    return _section("areas", data, children=children, inds=inds, lookup=lookup, level=level)
 
 
-def _pm25_section(data: ReportData) -> str:
+def _pm25_section(data: ReportData) -> Markup:
     daily = data.tables["pm25_daily"]
     monthly = data.tables["pm25_monthly"]
     ind = data.config.indicators.get("pm25_mean") or next(
@@ -370,19 +287,12 @@ def _pm25_section(data: ReportData) -> str:
                            None if yr is None or _missing(yr["value"]) else float(yr["value"]),
                            "not enough data" if yr is None else str(yr["status"]))
         target = ind.target_for(code)
-        svg = charts.trend_small_multiple(panel, first, last, target, y_max, ind.unit)
-        panels.append(f'<div class="panel">{svg}</div>')
-    return f"""<section id="pm25">
-<h2>3. PM2.5 trend by city against target 各城市PM2.5浓度与目标</h2>
-<p class="note">Blue line: valid daily PM2.5 (µg/m³); dots: monthly means (red above the
-target, green at or below); dashed red: the annual target ({fmt_target(ind.target, ind)},
-{'example' if ind.example else 'target'}). Top right: the mean so far this year, coloured by
-the year's status. Cities from the highest mean.</p>
-<div class="grid">{''.join(panels)}</div>
-</section>"""
+        panels.append(Markup(charts.trend_small_multiple(panel, first, last, target, y_max,
+                                                         ind.unit)))
+    return _section("pm25", data, ind=ind, panels=panels)
 
 
-def _aqi_section(data: ReportData) -> str:
+def _aqi_section(data: ReportData) -> Markup:
     frame = data.tables["aqi_calendar"]
     if frame.empty:
         return _empty_section("aqi", "4. Daily AQI calendar 每日空气质量日历",
@@ -399,15 +309,10 @@ def _aqi_section(data: ReportData) -> str:
     svg = charts.aqi_calendar(rows, days, categories_with_colours())
     counts = frame["category"].value_counts()
     parts = ", ".join(f"{n} {c}" for c, n in counts.items())
-    return f"""<section id="aqi">
-<h2>4. Daily AQI calendar 每日空气质量指数日历 ({data.month.label})</h2>
-<p class="note">Each square is a city-day coloured by its HJ 633 category (colours of
-HJ 633-2012 Appendix A); a dashed square has no valid daily AQI. City-days: {h(parts)}.</p>
-<div class="scroll">{svg}</div>
-</section>"""
+    return _section("aqi", data, svg=Markup(svg), parts=parts)
 
 
-def _water_section(data: ReportData) -> str:
+def _water_section(data: ReportData) -> Markup:
     frame = data.tables["water_sections"]
     if frame.empty:
         return _empty_section("water", "5. Cross-boundary sections 跨界断面水质",
@@ -416,7 +321,7 @@ def _water_section(data: ReportData) -> str:
     colours = data.config.report.get("water_class_colours", {})
     rows = []
     this_month = f"{data.month.start:%Y-%m}"
-    table = []
+    sections = []
     for code in sorted(frame["section_code"].unique()):
         part = frame[frame["section_code"] == code]
         first = part.iloc[0]
@@ -426,28 +331,20 @@ def _water_section(data: ReportData) -> str:
                    for r in part.to_dict("records")}
         rows.append(SectionRow(label, str(first["target_class"]), classes))
         now = part[part["month"] == this_month]
-        off = int((part["compliant"] == False).sum())  # noqa: E712 - NULL stays out
-        cls = now["water_class"].iloc[0] if len(now) else None
         comp = now["compliant"].iloc[0] if len(now) else None
-        verdict = ("–" if _missing(comp) else ("meets 达标" if comp else "misses 未达标"))
-        table.append(f"<tr><td>{h(first['section_name'])} <span class='muted'>{h(code)}</span>"
-                     f"</td><td>{h(first['upstream'])} → {h(first['downstream'])}</td>"
-                     f"<td class='c'>{h(first['target_class'])}</td><td class='c'>{h(cls)}</td>"
-                     f"<td>{verdict}</td><td class='c'>{off} of {len(part)}</td>"
-                     f"<td>{h(now['deciding_items'].iloc[0] if len(now) else '')}</td></tr>")
+        sections.append({
+            "name": first["section_name"], "code": code, "upstream": first["upstream"],
+            "downstream": first["downstream"], "target_class": first["target_class"],
+            "water_class": now["water_class"].iloc[0] if len(now) else None,
+            "verdict": "–" if _missing(comp) else ("meets 达标" if comp else "misses 未达标"),
+            "off": int((part["compliant"] == False).sum()),  # noqa: E712 - NULL stays out
+            "months": len(part),
+            "deciding_items": now["deciding_items"].iloc[0] if len(now) else ""})
     svg = charts.water_grid(rows, months, colours)
-    return f"""<section id="water">
-<h2>5. Cross-boundary sections: monthly class against target 跨界断面月度水质类别与目标</h2>
-<p class="note">GB 3838-2002 classes by the single-factor method (water domain); a red frame
-and ✗ mark a month worse than the section's target class. Colours are a display convention.</p>
-<div class="scroll">{svg}</div>
-<table class="list"><thead><tr><th>section 断面</th><th>upstream → downstream 上游→下游</th>
-<th>target 目标</th><th>{this_month}</th><th>verdict 评价</th><th>months off target 超标月数</th>
-<th>deciding items 定类因子</th></tr></thead><tbody>{''.join(table)}</tbody></table>
-</section>"""
+    return _section("water", data, svg=Markup(svg), sections=sections, this_month=this_month)
 
 
-def _hw_section(data: ReportData) -> str:
+def _hw_section(data: ReportData) -> Markup:
     frame = data.tables["hw_flows"]
     if frame.empty:
         return _empty_section("hw", "6. Hazardous-waste flows 危险废物跨省转移",
@@ -457,35 +354,15 @@ def _hw_section(data: ReportData) -> str:
     flows = [(r["origin_province_code"], r["dest_province_code"], float(r["shipped_t"] or 0),
               int(r["manifests"])) for r in cross.to_dict("records")]
     svg = charts.flow_diagram(flows, provinces)
-    codes = [c for c, _ in provinces]
-    lookup = {(r["origin_province_code"], r["dest_province_code"]): r
+    lookup = {(r["origin_province_code"], r["dest_province_code"]):
+              {"tonnes": float(r["shipped_t"] or 0), "manifests": int(r["manifests"])}
               for r in frame.to_dict("records")}
-    head = "".join(f"<th>{h(data.areas.provinces[c].name_en)}<br><span class='zh'>"
-                   f"{h(data.areas.provinces[c].name_zh)}</span></th>" for c in codes)
-    body = []
-    for o in codes:
-        cells = []
-        for d in codes:
-            r = lookup.get((o, d))
-            cls = "diag" if o == d else ""
-            cells.append(f"<td class='num {cls}'>" + ("–" if r is None else
-                         f"{float(r['shipped_t'] or 0):,.1f} t<br><span class='muted'>"
-                         f"{int(r['manifests']):,} manifests</span>") + "</td>")
-        body.append(f"<tr><th>{h(data.areas.provinces[o].name_en)} <span class='zh'>"
-                    f"{h(data.areas.provinces[o].name_zh)}</span></th>{''.join(cells)}</tr>")
-    total_cross = sum(t for _, _, t, _ in flows)
-    return f"""<section id="hw">
-<h2>6. Hazardous-waste flows between provinces 危险废物省际转移 ({data.month.label})</h2>
-<p class="note">Declared tonnes of manifests that departed in the month (hw_flows_monthly);
-the diagram shows cross-province transfers ({total_cross:,.1f} t), the table every pair
-(grey diagonal: within a province). Rows: from 移出; columns: to 移入.</p>
-<div class="two">{svg}
-<table class="matrix hw"><thead><tr><th>from \\ to</th>{head}</tr></thead>
-<tbody>{''.join(body)}</tbody></table></div>
-</section>"""
+    return _section("hw", data, svg=Markup(svg), lookup=lookup,
+                    provinces=list(data.areas.provinces.values()),
+                    total_cross=sum(t for _, _, t, _ in flows))
 
 
-def _alerts_section(data: ReportData) -> str:
+def _alerts_section(data: ReportData) -> Markup:
     alerts = data.tables["open_alerts"]
     anomalies = data.tables["open_anomalies"]
     limit = int(data.config.report.get("max_listed", 25))
@@ -496,162 +373,24 @@ def _alerts_section(data: ReportData) -> str:
     # At most 10 per rule, so one noisy rule does not hide the others.
     shown = alerts.groupby("rule", sort=False).head(10).head(limit) if not alerts.empty \
         else alerts
-    alert_rows = "".join(
-        f"<tr><td><span class='sev' style='background:{SEVERITY_COLOURS.get(r.severity, '#777')}'>"
-        f"{h(r.severity)}</span></td><td>{h(r.title)}<br><span class='zh'>{h(r.title_zh)}</span>"
-        f"</td><td>{h(r.subject)} {h(r.subject_name)}</td><td>{h(r.period)}</td>"
-        f"<td class='detail'>{h(r.detail)}</td></tr>"
-        for r in shown.itertuples())
     kinds = (anomalies.groupby("anomaly").size().sort_values(ascending=False)
              if not anomalies.empty else pd.Series(dtype=int))
-    kind_text = ", ".join(f"{k} {n}" for k, n in kinds.items()) or "none"
-    anomaly_rows = "".join(
-        f"<tr><td>{h(r.manifest_no)}</td><td>{h(r.anomaly)}</td><td>{h(r.origin)} → "
-        f"{h(r.destination)}</td><td>{h(r.entered)}</td><td class='detail'>{h(r.detail)}"
-        f"<br><span class='muted'>{h(r.rule)}</span></td></tr>"
-        for r in anomalies.head(limit).itertuples())
-    return f"""<section id="alerts">
-<h2>7. Open alerts and anomalies 未关闭的告警与异常</h2>
-<p class="note">{len(alerts):,} open alerts (envmon alerts; rules in config/alerts.yaml) and
-{len(anomalies):,} open high-severity manifest anomalies in this area. The first {limit} of
-each are listed (open alerts: at most 10 per rule); the CSV exports hold them all.
-{h(data.notes.get('alerts', ''))}</p>
-{bars}
-<h3>Open alerts 告警</h3>
-<table class="list"><thead><tr><th>severity</th><th>alert 告警</th><th>subject 对象</th>
-<th>since 起始</th><th>detail 说明</th></tr></thead><tbody>{alert_rows or
-    '<tr><td colspan="5" class="muted">none open</td></tr>'}</tbody></table>
-<h3>High-severity manifest anomalies 高风险联单异常</h3>
-<p class="note">By kind: {h(kind_text)}</p>
-<table class="list"><thead><tr><th>manifest 联单</th><th>anomaly 异常</th>
-<th>route 路线</th><th>entered 填报</th><th>detail 说明 / rule 依据</th></tr></thead>
-<tbody>{anomaly_rows or '<tr><td colspan="5" class="muted">none open</td></tr>'}</tbody></table>
-</section>"""
+    return _section("alerts", data, n_alerts=len(alerts), n_anomalies=len(anomalies),
+                    limit=limit, note=data.notes.get("alerts", ""), bars=Markup(bars),
+                    alerts=list(shown.itertuples()),
+                    anomalies=list(anomalies.head(limit).itertuples()),
+                    kind_text=", ".join(f"{k} {n}" for k, n in kinds.items()) or "none")
 
 
-def _definitions_section(data: ReportData, csv_dir_name: str) -> str:
-    rows = "".join(
-        f"<tr><td><b>{h(i.title)}</b><br><span class='zh'>{h(i.title_zh)}</span></td>"
-        f"<td>{h(i.definition)}</td><td>{h(i.standard)}</td><td>{fmt_target(i.target, i)}"
-        + (f" (month {fmt_target(i.target_for('', month=True), i)})"
-           if i.monthly_target not in (None, 'same') else "")
-        + f"<br><span class='muted'>{h(i.target_source)}</span></td></tr>"
-        for i in data.config.indicators.values())
-    links = " · ".join(f"<a href='{h(csv_dir_name)}/{name}' title='{h(what)}'>{name}</a>"
-                       for name, (_, what) in CSV_TABLES.items())
+def _definitions_section(data: ReportData, csv_dir_name: str) -> Markup:
     rules = ("met / missed: the period is over and the value meets / misses the target; "
              "on track: the projection of the period meets the target with at least "
              f"{data.config.indicators[next(iter(data.config.indicators))].at_risk_margin:.0%}"
              " of the target to spare; at risk: it misses, or meets it more narrowly; a count "
              "or sum already beyond its target is missed before the period ends; not enough "
              "data: the data do not meet, or can no longer meet, the validity rules.")
-    return f"""<section id="definitions">
-<h2>Indicators, sources and status rules 指标定义、依据与判定规则</h2>
-<p class="note">{h(rules)}</p>
-<table class="list defs"><thead><tr><th>indicator 指标</th><th>definition 定义</th>
-<th>standard 依据</th><th>target 目标 (source 来源)</th></tr></thead><tbody>{rows}</tbody></table>
-<p class="note">CSV exports of every table 表格导出: {links}</p>
-<p class="note">Computed by envmon from the warehouse (commitment_status); configuration
-{h(data.config.path or 'config/commitments.yaml')}.</p>
-</section>"""
-
-
-def _empty_section(anchor: str, title: str, reason: str) -> str:
-    return (f'<section id="{anchor}"><h2>{h(title)}</h2><p class="muted">Not shown: '
-            f"{h(reason)}.</p></section>")
-
-
-ERROR_SCRIPT = """
-window.onerror = function (message, source, line) {
-  var text = 'Report script error: ' + message + (line ? ' (line ' + line + ')' : '');
-  function mark() {
-    var box = document.getElementById('script-error');
-    if (!box) {
-      box = document.createElement('div');
-      box.id = 'script-error';
-      box.className = 'script-error';
-      document.body.insertBefore(box, document.body.firstChild);
-    }
-    box.textContent = text;
-    document.body.setAttribute('data-script-error', String(message));
-  }
-  if (document.body) { mark(); } else { document.addEventListener('DOMContentLoaded', mark); }
-  return false;
-};
-"""
-
-MAIN_SCRIPT = """
-(function () {
-  var charts = document.querySelectorAll('svg.chart');
-  var drawn = 0;
-  for (var i = 0; i < charts.length; i++) {
-    var box = charts[i].getBBox();
-    if (box.width > 0 && box.height > 0 && charts[i].querySelector('[data-mark]')) {
-      charts[i].setAttribute('data-drawn', '1');
-      drawn++;
-    }
-  }
-  var tip = document.getElementById('tip');
-  document.addEventListener('mouseover', function (e) {
-    var target = e.target.closest ? e.target.closest('[data-tip]') : null;
-    if (!target) { tip.hidden = true; return; }
-    tip.textContent = target.getAttribute('data-tip');
-    tip.hidden = false;
-  });
-  document.addEventListener('mousemove', function (e) {
-    if (!tip.hidden) {
-      tip.style.left = (e.pageX + 14) + 'px';
-      tip.style.top = (e.pageY + 14) + 'px';
-    }
-  });
-  document.body.dataset.chartsDrawn = String(drawn);
-})();
-"""
-
-CSS = """
-:root { --ink: #222; --muted: #777; --line: #e3e3e3; }
-* { box-sizing: border-box; }
-body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC",
-  "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", sans-serif; color: var(--ink);
-  margin: 0 auto; max-width: 1320px; padding: 16px 22px 40px; font-size: 14px;
-  line-height: 1.4; background: #fff; }
-h1 { font-size: 22px; margin: 0 0 6px; } h1 .zh { font-size: 18px; font-weight: 500; }
-h2 { font-size: 17px; margin: 26px 0 8px; padding-bottom: 4px; border-bottom: 2px solid #444; }
-h3 { font-size: 14px; margin: 16px 0 6px; }
-.meta { color: #555; margin: 4px 0; font-size: 13px; }
-.banner { background: #fff3cd; border: 1px solid #e0b400; padding: 6px 10px; margin: 8px 0;
-  font-size: 13px; }
-.note { color: #555; font-size: 12.5px; margin: 4px 0 8px; }
-.muted { color: var(--muted); } .zh { color: #444; }
-.two { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
-.two > * { flex: 1 1 480px; }
-ul.messages { margin: 0; padding-left: 18px; } ul.messages li { margin: 3px 0; }
-li.missed b { color: #c62828; } li.risk b { color: #b07d00; } li.ok b { color: #2e7d32; }
-li.nodata b { color: #666; }
-table { border-collapse: collapse; width: 100%; font-size: 12.5px; }
-th, td { border-bottom: 1px solid var(--line); padding: 4px 6px; vertical-align: top;
-  text-align: left; }
-thead th { background: #f4f4f4; font-weight: 600; font-size: 12px; }
-td.num, th.num { text-align: right; white-space: nowrap; } td.c { text-align: center; }
-td.detail { color: #555; font-size: 11.5px; max-width: 360px; }
-td.name { min-width: 190px; }
-tr.group th { background: #e8eef5; font-size: 13px; }
-.pill { display: inline-block; border-radius: 10px; padding: 1px 8px; font-size: 11.5px;
-  white-space: nowrap; }
-.pill.none { background: #eee; color: #777; }
-table.matrix td.cell { text-align: center; font-weight: 600; white-space: nowrap; }
-table.matrix th { text-align: center; font-size: 11px; }
-table.matrix th.name { text-align: left; white-space: nowrap; }
-table.matrix.hw td.diag { background: #f2f2f2; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(232px, 1fr)); gap: 6px; }
-.panel { border: 1px solid var(--line); border-radius: 4px; padding: 2px; }
-.scroll { overflow-x: auto; }
-.sev { color: #fff; border-radius: 3px; padding: 0 5px; font-size: 11px; }
-details summary { cursor: pointer; margin: 8px 0; color: #333; }
-.tip { position: absolute; background: rgba(20,20,20,.92); color: #fff; padding: 4px 8px;
-  border-radius: 4px; font-size: 12px; pointer-events: none; max-width: 420px; z-index: 10; }
-.script-error { background: #c62828; color: #fff; padding: 8px 12px; font-weight: 600; }
-svg.chart { max-width: 100%; height: auto; }
-@media print { body { max-width: none; padding: 0; } details { display: block; }
-  .tip { display: none; } h2 { break-after: avoid; } section { break-inside: avoid-page; } }
-"""
+    return _section("definitions", data, rules=rules,
+                    indicators=list(data.config.indicators.values()),
+                    csv_tables=[(name, what) for name, (_, what) in CSV_TABLES.items()],
+                    csv_dir=csv_dir_name,
+                    config_path=data.config.path or "config/commitments.yaml")

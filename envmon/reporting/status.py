@@ -25,6 +25,7 @@ view `commitment_status` (warehouse/70_commitments.sql).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,8 +38,10 @@ from envmon.core.atomic import write_atomic
 from envmon.core.locks import dataset_lock
 from envmon.core.settings import home
 from envmon.reporting.areas import Area, Areas, load_areas
-from envmon.reporting.commitments import MEASURES, Context, Measurement
-from envmon.reporting.config import Commitments, Indicator
+from envmon.reporting.config import Commitments, Indicator, load_config
+from envmon.reporting.indicators.common import Measurement
+from envmon.reporting.indicators.context import Context
+from envmon.reporting.indicators.measures import MEASURES
 from envmon.reporting.periods import Period, report_periods, shift_year
 from envmon.reporting.stats import gbt8170_round
 
@@ -119,10 +122,7 @@ class StatusRun:
 def compute(month: str, *, as_of: date | None = None, today: date | None = None,
             config: Commitments | None = None, con: Any = None) -> StatusRun:
     """Every indicator x area x period of a report for `month`, with its status."""
-    import time
-
     from envmon.core.warehouse import connect_read_only
-    from envmon.reporting.config import load_config
 
     started = time.perf_counter()
     config = config or load_config()

@@ -1,6 +1,6 @@
 """Water reference tables (reference/water/): items, GB 3838 limits, classes, TLI, sections.
 
-Loaded through envmon.core.reference.reference_path, so a bureau's
+Found and read by envmon.core.reference_files, so a bureau's
 ENVMON_REFERENCE_DIR copy of `water/<file>` overrides the bundled one. Every
 file is validated on load and cached per file version (path, mtime, size).
 A bad file is a ConfigError naming the file and line.
@@ -18,7 +18,17 @@ import numpy as np
 import pandas as pd
 
 from envmon.core.errors import ConfigError
-from envmon.core.reference import load_cities, load_provinces, reference_path
+from envmon.core.reference import CITIES_FILE, PROVINCES_FILE, load_cities, load_provinces
+from envmon.core.reference_files import (
+    FALSE_WORDS,
+    TRUE_WORDS,
+    FileKey,
+    file_key,
+    read_table,
+    reference_path,
+    row_error,
+    with_demo_rows,
+)
 from envmon.water.schema import ITEMS
 
 ITEMS_FILE = "water/items.csv"
@@ -31,8 +41,6 @@ SECTIONS_FILE = "water/sections.csv"
 CLASS_NAMES = ("I", "II", "III", "IV", "V")
 WORSE_THAN_V = "劣V"
 WATER_BODIES = ("river", "lake")
-_TRUE = frozenset({"true", "t", "yes", "y", "1"})
-_FALSE = frozenset({"false", "f", "no", "n", "0"})
 
 
 @dataclass(frozen=True)
@@ -74,43 +82,12 @@ class TliBand:
                                                  not self.upper_inclusive)))
 
 
-def _key(name: str) -> tuple[str, int, int]:
-    path = reference_path(name)
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: reference file not found") from None
-    return (str(path), stat.st_mtime_ns, stat.st_size)
-
-
 def _read(name: str, columns: tuple[str, ...]) -> tuple[str, pd.DataFrame]:
     path = str(reference_path(name))
-    return path, _read_path(path, columns)
+    return path, read_table(path, columns)
 
 
-def _read_path(path: str, columns: tuple[str, ...], optional: tuple[str, ...] = ()
-               ) -> pd.DataFrame:
-    """All cells as stripped text; `optional` columns are added empty when absent."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable UTF-8 CSV file "
-                          f"({' '.join(str(exc).split())})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ConfigError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
-    for column in optional:
-        if column not in frame.columns:
-            frame[column] = ""
-    frame = frame.loc[:, [*columns, *optional]].copy()
-    for column in (*columns, *optional):
-        frame[column] = frame[column].astype(str).str.strip()
-    return frame.reset_index(drop=True)
-
-
-def _fail(path: str, index: int, message: str) -> ConfigError:
-    return ConfigError(f"{path}: line {index + 2}: {message}")
+_fail = row_error
 
 
 def _number(path: str, index: int, column: str, text: str, *, allow_empty: bool = False
@@ -128,9 +105,9 @@ def _number(path: str, index: int, column: str, text: str, *, allow_empty: bool 
 
 def _flag(path: str, index: int, column: str, text: str) -> bool:
     lowered = text.lower()
-    if lowered not in _TRUE | _FALSE:
+    if lowered not in TRUE_WORDS | FALSE_WORDS:
         raise _fail(path, index, f"{column} {text!r} is not true/false")
-    return lowered in _TRUE
+    return lowered in TRUE_WORDS
 
 
 # ---------------------------------------------------------------- items
@@ -138,11 +115,11 @@ def _flag(path: str, index: int, column: str, text: str) -> bool:
 
 def load_items() -> pd.DataFrame:
     """item, name_zh, name_en, aliases, unit, unit_zh: one row per envmon item column."""
-    return _items(_key(ITEMS_FILE)).copy()
+    return _items(file_key(ITEMS_FILE)).copy()
 
 
 @lru_cache(maxsize=4)
-def _items(key: tuple[str, int, int]) -> pd.DataFrame:
+def _items(key: FileKey) -> pd.DataFrame:
     path, frame = _read(ITEMS_FILE, ("item", "name_zh", "name_en", "aliases", "unit", "unit_zh"))
     listed = list(frame["item"])
     if sorted(listed) != sorted(ITEMS):
@@ -178,11 +155,11 @@ def normalise_name(name: str) -> str:
 
 def load_limits() -> tuple[Limit, ...]:
     """GB 3838-2002 Table 1 rows (item, applies_to, bound, I..V, evaluated)."""
-    return _limits(_key(LIMITS_FILE), _key(ITEMS_FILE))
+    return _limits(file_key(LIMITS_FILE), file_key(ITEMS_FILE))
 
 
 @lru_cache(maxsize=4)
-def _limits(key: tuple[str, int, int], items_key: tuple[str, int, int]) -> tuple[Limit, ...]:
+def _limits(key: FileKey, items_key: FileKey) -> tuple[Limit, ...]:
     path, frame = _read(LIMITS_FILE, ("item", "applies_to", "bound", *CLASS_NAMES, "evaluated"))
     known = set(_items(items_key)["item"])
     out: list[Limit] = []
@@ -211,11 +188,11 @@ def _limits(key: tuple[str, int, int], items_key: tuple[str, int, int]) -> tuple
 
 def load_classes() -> pd.DataFrame:
     """water_class, class_rank (1-6), roman, label_zh, label_en."""
-    return _classes(_key(CLASSES_FILE)).copy()
+    return _classes(file_key(CLASSES_FILE)).copy()
 
 
 @lru_cache(maxsize=4)
-def _classes(key: tuple[str, int, int]) -> pd.DataFrame:
+def _classes(key: FileKey) -> pd.DataFrame:
     path, frame = _read(CLASSES_FILE, ("water_class", "class_rank", "roman", "label_zh",
                                        "label_en"))
     expected = [*CLASS_NAMES, WORSE_THAN_V]
@@ -248,11 +225,11 @@ def class_name(rank: int | None) -> str | None:
 
 
 def load_tli() -> tuple[tuple[TliParam, ...], tuple[TliBand, ...]]:
-    return _tli(_key(TLI_PARAMS_FILE), _key(TLI_BANDS_FILE))
+    return _tli(file_key(TLI_PARAMS_FILE), file_key(TLI_BANDS_FILE))
 
 
 @lru_cache(maxsize=4)
-def _tli(params_key: tuple[str, int, int], bands_key: tuple[str, int, int]
+def _tli(params_key: FileKey, bands_key: FileKey
          ) -> tuple[tuple[TliParam, ...], tuple[TliBand, ...]]:
     path, frame = _read(TLI_PARAMS_FILE, ("param", "item", "r_with_chla", "intercept", "slope",
                                           "to_unit_factor"))
@@ -321,10 +298,10 @@ def load_sections() -> pd.DataFrame:
     return _sections(*sections_version()).copy()
 
 
-def sections_version() -> tuple[tuple[str, int, int], ...]:
+def sections_version() -> tuple[FileKey, ...]:
     """The file versions the registry is built from: a cache key for what derives from it."""
-    return (_key(SECTIONS_FILE), _key(DEMO_SECTIONS_FILE), _key("cities.csv"),
-            _key("provinces.csv"))
+    return (file_key(SECTIONS_FILE), file_key(DEMO_SECTIONS_FILE), file_key(CITIES_FILE),
+            file_key(PROVINCES_FILE))
 
 
 def check_sections(path: Path) -> pd.DataFrame:
@@ -349,29 +326,24 @@ def registry_values(codes: pd.Series, columns: Iterable[str]
 @lru_cache(maxsize=4)
 def _sections(key, demo_key, cities_key, provinces_key) -> pd.DataFrame:
     main = _section_file(key[0])
-    if main["demo"].str.lower().isin(_TRUE).any():
-        # Written before the split: it carries its demo sections itself.
-        return _finish(main)
-    demo = _section_file(demo_key[0])
-    codes = set(main["section_code"])
-    feed_keys = set(zip(main["province_code"], main["feed_name"], strict=True))
-    for index, row in demo.iterrows():
-        if row["demo"].lower() not in _TRUE:
-            raise _fail(demo_key[0], index, f"section {row['section_code']}: a demo file holds "
-                                            "demo sections only (demo = true)")
-        if row["section_code"] in codes:
-            raise _fail(demo_key[0], index, f"section {row['section_code']} is also in "
-                                            f"{key[0]}")
-        if (row["province_code"], row["feed_name"]) in feed_keys:
-            # A real section owns its release name: the demo row gets one no
-            # release uses, so real readings never land on a demo section.
-            demo.loc[index, "feed_name"] = row["feed_name"] + DEMO_FEED_SUFFIX
-    return _finish(pd.concat([main, demo], ignore_index=True))
+    return _finish(with_demo_rows(main, key[0], lambda: _section_file(demo_key[0]), demo_key[0],
+                                  code="section_code", kind="section", adjust=_demo_feed_names))
+
+
+def _demo_feed_names(main: pd.DataFrame, demo: pd.DataFrame) -> pd.DataFrame:
+    """A real section owns its release name: a demo row using it gets one no release uses,
+    so real readings never land on a demo section."""
+    taken = set(zip(main["province_code"], main["feed_name"], strict=True))
+    clash = pd.Series([k in taken for k in zip(demo["province_code"], demo["feed_name"],
+                                               strict=True)], index=demo.index, dtype=bool)
+    out = demo.copy()
+    out.loc[clash, "feed_name"] = out.loc[clash, "feed_name"] + DEMO_FEED_SUFFIX
+    return out
 
 
 def _section_file(path: str) -> pd.DataFrame:
     """One section file, checked row by row; cells still text, feed_name filled in."""
-    frame = _read_path(path, SECTION_FILE_COLUMNS, SECTION_OPTIONAL_COLUMNS)
+    frame = read_table(path, SECTION_FILE_COLUMNS, SECTION_OPTIONAL_COLUMNS)
     cities = set(load_cities()["city_code"])
     provinces = set(load_provinces()["province_code"])
     areas = cities | provinces
@@ -390,10 +362,10 @@ def _section_file(path: str) -> pd.DataFrame:
                                      "is not river/lake (or empty: guessed from the name)")
         if row["city_code"] not in cities:
             raise _fail(path, index, f"section {code}: city_code {row['city_code']!r} "
-                                     "is not in cities.csv")
+                                     f"is not in {CITIES_FILE}")
         if row["province_code"] not in provinces:
             raise _fail(path, index, f"section {code}: province_code "
-                                     f"{row['province_code']!r} is not in provinces.csv")
+                                     f"{row['province_code']!r} is not in {PROVINCES_FILE}")
         if row["city_code"][:2] != row["province_code"][:2]:
             raise _fail(path, index, f"section {code}: city_code {row['city_code']} is not in "
                                      f"province {row['province_code']}")
@@ -406,7 +378,7 @@ def _section_file(path: str) -> pd.DataFrame:
         for column in ("upstream_code", "downstream_code"):
             if row[column] and row[column] not in areas:
                 raise _fail(path, index, f"section {code}: {column} {row[column]!r} is not a "
-                                         "province or city code of provinces.csv/cities.csv")
+                                         f"province or city code of {PROVINCES_FILE}/{CITIES_FILE}")
             if cross and not row[column]:
                 raise _fail(path, index, f"section {code}: a cross-boundary section needs "
                                          f"{column}")
@@ -443,7 +415,7 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
                                      for t in out["target_class"]], index=out.index,
                                     dtype=object)
     for column in ("cross_boundary", "coords_approximate", "demo"):
-        out[column] = out[column].str.lower().isin(_TRUE)
+        out[column] = out[column].str.lower().isin(TRUE_WORDS)
     for column in ("mean_flow_m3s", "longitude", "latitude"):
         out[column] = pd.to_numeric(out[column].mask(out[column] == ""), errors="coerce"
                                     ).astype("float64")

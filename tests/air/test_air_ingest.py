@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from envmon.air.ingest import ingest_files
-from envmon.core.warehouse import build
+from envmon.domains import build_warehouse
 from tests.support.feeds import china_sites_text, write_china_sites
 
 STATIONS = ["9001A", "9002A", "9016A"]  # registered demo stations (Shanghai, Shanghai, Nanjing?)
@@ -91,7 +91,7 @@ def test_unregistered_station_is_loaded_and_flagged(envmon_home: Path, tmp_path:
     unregistered = rows[rows["station_code"] == "0999A"]
     assert len(unregistered) == 24
     assert not unregistered["registered"].any() and unregistered["city_code"].isna().all()
-    build()
+    build_warehouse()
     con = duckdb.connect(str(envmon_home / "warehouse.duckdb"), read_only=True)
     assert con.sql("SELECT station_code, station_hours FROM air_unregistered_stations"
                    ).fetchall() == [("0999A", 24)]

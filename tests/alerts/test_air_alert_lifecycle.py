@@ -15,7 +15,7 @@ import duckdb
 from envmon.alerts import store
 from envmon.alerts.channels.webhook import verify_signature
 from envmon.alerts.service import list_alerts, run
-from envmon.core.warehouse import build
+from envmon.domains import build_warehouse
 from tests.alerts.conftest import make_config
 from tests.alerts.scenario import load_days
 
@@ -37,7 +37,7 @@ def test_episode_raises_escalates_resolves_once(envmon_home: Path, tmp_path: Pat
     # 48 h -> yellow, for 72 h -> orange. Shanghai's city hours are above
     # 150 µg/m³ from the hour ending 2 Oct 01:00 on.
     load_days(feeds, [1, 2, 3])
-    build()
+    build_warehouse()
     first = run(config=config)
     assert first.failed_rules == []
     assert first.transitions == {"raised": 6}
@@ -134,7 +134,7 @@ def test_backfill_of_a_past_episode_notifies_each_alert_once(envmon_home: Path, 
     """All five days at once (a backfill): every episode is already over when first seen."""
     config = make_config(webhook=webhook, expected_sources=EXPECTED_SOURCES)
     load_days(tmp_path / "feeds", [1, 2, 3, 4, 5])
-    build()
+    build_warehouse()
     summary = run(config=config)
     # Shanghai: daily heavy, hourly, yellow, orange, red; Nanjing: yellow, orange.
     assert summary.transitions == {"raised": 7, "resolved": 7}
@@ -152,7 +152,7 @@ def test_corrected_data_clears_an_open_alert(envmon_home: Path, tmp_path: Path) 
     config = make_config(expected_sources=EXPECTED_SOURCES)
     feeds = tmp_path / "feeds"
     load_days(feeds, [1, 2, 3])
-    build()
+    build_warehouse()
     run(config=config)
     assert ("air_city_daily_aqi_heavy", "310000", "2026-10-02") in keys(store.read("alerts"),
                                                                           "open")
@@ -171,7 +171,7 @@ def test_staleness_against_an_injected_now(envmon_home: Path, tmp_path: Path) ->
         {"dataset": "air_hourly", "source": "china-sites", "max_age_hours": 26},
         {"dataset": "air_hourly", "source": "openaq", "max_age_hours": 2}])
     load_days(tmp_path / "feeds", [1])
-    build()
+    build_warehouse()
     delivered = datetime.now(UTC)
     run(config=config, only={"source_stale"}, now=delivered)
     [never] = store.read("alerts")

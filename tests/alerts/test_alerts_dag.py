@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from envmon.alerts import store
-from envmon.core.warehouse import build
+from envmon.domains import build_warehouse
 from tests.alerts.conftest import SECRET_ENV, WEBHOOK_SECRET, shipped_config_data
 from tests.alerts.scenario import load_days
 
@@ -58,7 +58,7 @@ def test_tasks_retry_and_notify_on_failure(dag) -> None:
 def test_airflow_dags_test_evaluates_and_delivers(tmp_path: Path, envmon_home: Path,
                                                   webhook) -> None:
     load_days(tmp_path / "feeds", [1, 2, 3])
-    build()
+    build_warehouse()
     data = shipped_config_data()
     data["channels"]["bureau-webhook"].update(enabled=True, url=webhook.url,
                                               secret_env=SECRET_ENV)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from envmon.alerts.rules import parse_config
 from envmon.alerts.service import run
-from envmon.core.warehouse import build
+from envmon.domains import build_warehouse
 from tests.alerts.conftest import config_data
 
 NOW = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
@@ -19,7 +19,7 @@ def rule(sql: str) -> dict:
 
 
 def test_rule_sql_cannot_read_or_write_other_files(envmon_home: Path, tmp_path: Path) -> None:
-    build()
+    build_warehouse()
     outside = tmp_path / "outside.csv"
     outside.write_text("subject,period\nleak,2026-10\n", encoding="utf-8")
     copied = tmp_path / "copied.csv"

@@ -11,7 +11,7 @@ import pytest
 
 from envmon.alerts import store
 from envmon.alerts.service import run
-from envmon.core.warehouse import build
+from envmon.domains import build_warehouse
 from tests.alerts.conftest import make_config
 from tests.alerts.scenario import load_days
 
@@ -20,7 +20,7 @@ EXPECTED = [{"dataset": "air_hourly", "source": "china-sites", "max_age_hours": 
 
 
 def test_fresh_home_has_typed_empty_alert_views(envmon_home: Path) -> None:
-    build()
+    build_warehouse()
     con = duckdb.connect(str(envmon_home / "warehouse.duckdb"), read_only=True)
     try:
         for view, schema in (("alerts", store.ALERT_SCHEMA), ("alert_events", store.EVENT_SCHEMA),
@@ -40,7 +40,7 @@ def test_crash_after_queueing_notices_sends_none_twice(envmon_home: Path, tmp_pa
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     config = make_config(expected_sources=EXPECTED)
     load_days(tmp_path / "feeds", [1, 2, 3])
-    build()
+    build_warehouse()
     real_write = store.write
 
     def crash_on_state(name, rows):
@@ -68,7 +68,7 @@ def test_crash_after_outbox_write_queues_each_notice_once(envmon_home: Path, tmp
                                                           webhook, webhook_secret) -> None:
     config = make_config(webhook=webhook, expected_sources=EXPECTED)
     load_days(tmp_path / "feeds", [1, 2, 3])
-    build()
+    build_warehouse()
     real_append = store.append_events
 
     def crash(rows):
@@ -88,7 +88,7 @@ def test_crash_after_outbox_write_queues_each_notice_once(envmon_home: Path, tmp
 def test_concurrent_runs_raise_and_queue_each_alert_once(envmon_home: Path, tmp_path: Path,
                                                           monkeypatch) -> None:
     load_days(tmp_path / "feeds", [1, 2, 3])
-    build()
+    build_warehouse()
     # Two processes at once, through the real entry point and config file.
     cfg = tmp_path / "alerts.yaml"
     import yaml

@@ -14,7 +14,7 @@ import yaml
 from envmon.alerts import store
 from envmon.alerts.cli import configure, demo_alerts
 from envmon.core.progress import ConsoleReporter
-from envmon.core.warehouse import build
+from envmon.domains import build_warehouse
 from tests.alerts.conftest import SECRET_ENV, shipped_config_data
 from tests.alerts.scenario import load_days
 
@@ -78,7 +78,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def test_alerts_run_and_list(envmon_home: Path, tmp_path: Path, config_file: Path, webhook,
                              capsys) -> None:
     load_days(tmp_path / "feeds", [1, 2, 3])
-    build()
+    build_warehouse()
     args = parse(["alerts", "run"])
     assert args.handler(args) == 0
     out = capsys.readouterr().out
@@ -112,7 +112,7 @@ def test_alerts_run_fails_on_a_broken_rule_after_running_the_others(
     data["rules"]["air_city_daily_aqi_heavy"]["sql"] = "SELECT no_such_column FROM air_daily_city"
     config_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     load_days(tmp_path / "feeds", [1, 2, 3])
-    build()
+    build_warehouse()
     args = parse(["alerts", "run", "--no-deliver"])
     assert args.handler(args) == 1
     captured = capsys.readouterr()
@@ -123,7 +123,7 @@ def test_alerts_run_fails_on_a_broken_rule_after_running_the_others(
 def test_demo_step_lists_what_it_raised(envmon_home: Path, tmp_path: Path, config_file: Path,
                                         capsys) -> None:
     load_days(tmp_path / "feeds", [1, 2, 3, 4, 5])
-    build()
+    build_warehouse()
     demo_alerts(ConsoleReporter())
     out = capsys.readouterr().out
     assert "alerts: 7 raised, 7 resolved" in out

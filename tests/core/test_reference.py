@@ -21,7 +21,8 @@ def _bundled_reference(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "bureau_reference"
-    directory.mkdir()
+    for sub in ("air", "common"):
+        (directory / sub).mkdir(parents=True)
     monkeypatch.setenv(reference.REFERENCE_DIR_ENV, str(directory))
     return directory
 
@@ -125,14 +126,15 @@ def test_loads_are_cached_and_callers_get_copies() -> None:
 
 
 def test_override_dir_replaces_stations_and_falls_back_for_cities(override: Path) -> None:
-    (override / "air_stations.csv").write_text(
+    (override / "air" / "stations.csv").write_text(
         STATION_HEADER
         + "1141A,Real station,320100,118.78,32.04,false\n"
         + "0123A,Leading zero,341300,,,false\n",
         encoding="utf-8",
     )
-    assert reference.reference_path("air_stations.csv") == override / "air_stations.csv"
-    assert reference.reference_path("cities.csv") == settings.REFERENCE_DIR / "cities.csv"
+    assert reference.reference_path("air/stations.csv") == override / "air" / "stations.csv"
+    assert (reference.reference_path("common/cities.csv")
+            == settings.REFERENCE_DIR / "common" / "cities.csv")
 
     stations = reference.load_air_stations()
     real = stations.loc[~stations["demo"]]
@@ -145,7 +147,7 @@ def test_override_dir_replaces_stations_and_falls_back_for_cities(override: Path
 
 
 def test_override_picks_up_an_edited_file(override: Path) -> None:
-    path = override / "air_stations.csv"
+    path = override / "air" / "stations.csv"
     path.write_text(STATION_HEADER + "1141A,A,320100,118.7,32.0,false\n", encoding="utf-8")
     assert (~reference.load_air_stations()["demo"]).sum() == 1
     path.write_text(
@@ -156,15 +158,14 @@ def test_override_picks_up_an_edited_file(override: Path) -> None:
 
 
 def test_a_registry_with_demo_rows_of_its_own_gets_no_demo_file(override: Path) -> None:
-    """A copy of the registry from before the split (demo rows in air_stations.csv) loads."""
+    """A copy of the registry from before the split (demo rows in air/stations.csv) loads."""
     demo = (settings.REFERENCE_DIR / "air" / "demo_stations.csv").read_text(encoding="utf-8")
-    (override / "air_stations.csv").write_text(demo, encoding="utf-8")
+    (override / "air" / "stations.csv").write_text(demo, encoding="utf-8")
     stations = reference.load_air_stations()
     assert len(stations) == 181 and stations["demo"].all()
 
 
 def test_a_header_only_demo_file_leaves_the_demo_stations_out(override: Path) -> None:
-    (override / "air").mkdir()
     (override / "air" / "demo_stations.csv").write_text(STATION_HEADER, encoding="utf-8")
     stations = reference.load_air_stations()
     assert len(stations) == 330 and not stations["demo"].any()
@@ -179,7 +180,6 @@ def test_a_header_only_demo_file_leaves_the_demo_stations_out(override: Path) ->
     ],
 )
 def test_bad_demo_file(override: Path, row: str, expected: str) -> None:
-    (override / "air").mkdir()
     path = override / "air" / "demo_stations.csv"
     header = STATION_HEADER.rstrip("\n") + ",reference_point\n"
     path.write_text(header + row, encoding="utf-8")
@@ -202,7 +202,7 @@ def test_place_names_of_published_lists_map_to_cities(name: str, code: str) -> N
 
 
 def test_county_cities_must_lie_in_their_city(override: Path) -> None:
-    (override / "county_cities.csv").write_text(
+    (override / "common" / "county_cities.csv").write_text(
         "name_zh,county_code,city_code,kind,note\n昆山市,320583,320200,county-level city,\n",
         encoding="utf-8",
     )
@@ -221,23 +221,23 @@ def test_county_cities_must_lie_in_their_city(override: Path) -> None:
     ],
 )
 def test_bad_registry_names_file_and_line(override: Path, rows: str, expected: str) -> None:
-    (override / "air_stations.csv").write_text(STATION_HEADER + rows, encoding="utf-8")
+    (override / "air" / "stations.csv").write_text(STATION_HEADER + rows, encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         reference.load_air_stations()
     message = str(caught.value)
-    assert str(override / "air_stations.csv") in message
+    assert str(override / "air" / "stations.csv") in message
     assert expected in message
     assert "\n" not in message
 
 
 def test_missing_column_is_a_config_error(override: Path) -> None:
-    (override / "air_stations.csv").write_text("station_code,city_code\n1141A,320100\n")
-    with pytest.raises(ConfigError, match="air_stations.csv: line 1: missing column"):
+    (override / "air" / "stations.csv").write_text("station_code,city_code\n1141A,320100\n")
+    with pytest.raises(ConfigError, match="air/stations.csv: line 1: missing column"):
         reference.load_air_stations()
 
 
 def test_city_with_unknown_province(override: Path) -> None:
-    (override / "cities.csv").write_text(
+    (override / "common" / "cities.csv").write_text(
         "city_code,name_zh,name_en,province_code\n350100,福州市,Fuzhou,350000\n",
         encoding="utf-8",
     )
@@ -246,7 +246,7 @@ def test_city_with_unknown_province(override: Path) -> None:
 
 
 def test_city_code_outside_its_province(override: Path) -> None:
-    (override / "cities.csv").write_text(
+    (override / "common" / "cities.csv").write_text(
         "city_code,name_zh,name_en,province_code\n320100,南京市,Nanjing,330000\n",
         encoding="utf-8",
     )
@@ -263,3 +263,58 @@ def test_override_dir_must_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_reference_path_stays_inside_the_reference_dir() -> None:
     with pytest.raises(ConfigError):
         reference.reference_path("../pyproject.toml")
+
+
+# --- a bureau's copy under a file's former name (before reference/<domain>/) ----------
+
+
+def test_a_copy_under_the_former_name_is_still_read(override: Path) -> None:
+    """Bureaus keep air_stations.csv, cities.csv, ... at the top of their directory."""
+    (override / "air_stations.csv").write_text(
+        STATION_HEADER + "1141A,Old name,320100,118.7,32.0,false\n", encoding="utf-8")
+    cities = (settings.REFERENCE_DIR / "common" / "cities.csv").read_text(encoding="utf-8")
+    (override / "cities.csv").write_text(cities, encoding="utf-8")
+    assert reference.reference_path("air/stations.csv") == override / "air_stations.csv"
+    assert reference.reference_path("common/cities.csv") == override / "cities.csv"
+    assert (reference.reference_path("common/provinces.csv")
+            == settings.REFERENCE_DIR / "common" / "provinces.csv")
+    stations = reference.load_air_stations()
+    assert list(stations.loc[~stations["demo"], "station_name"]) == ["Old name"]
+
+
+def test_the_current_name_wins_over_the_former(override: Path) -> None:
+    (override / "air_stations.csv").write_text(
+        STATION_HEADER + "1141A,Old name,320100,118.7,32.0,false\n", encoding="utf-8")
+    (override / "air" / "stations.csv").write_text(
+        STATION_HEADER + "1141A,New name,320100,118.7,32.0,false\n", encoding="utf-8")
+    stations = reference.load_air_stations()
+    assert list(stations.loc[~stations["demo"], "station_name"]) == ["New name"]
+
+
+def test_an_error_in_a_former_name_copy_names_that_file(override: Path) -> None:
+    (override / "county_cities.csv").write_text(
+        "name_zh,county_code,city_code,kind,note\n昆山市,320583,320200,county-level city,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"county_cities\.csv: line 2: 昆山市"):
+        reference.load_county_cities()
+
+
+def test_the_warehouse_reads_a_former_name_copy_too(override: Path) -> None:
+    from envmon.core.warehouse import render
+
+    (override / "air_stations.csv").write_text(STATION_HEADER, encoding="utf-8")
+    sql = render("SELECT * FROM {{reference:air/stations}}, {{reference:common/cities}}", {})
+    assert str(override / "air_stations.csv") in sql
+    assert str(settings.REFERENCE_DIR / "common" / "cities.csv") in sql
+
+
+def test_every_reference_the_warehouse_names_is_bundled() -> None:
+    import re
+
+    names = {name for path in settings.WAREHOUSE_SQL_DIR.glob("*.sql")
+             for name in re.findall(r"\{\{\s*reference:([a-z0-9_/]+)\s*\}\}",
+                                    path.read_text(encoding="utf-8"))}
+    assert {"common/provinces", "common/cities", "air/stations"} <= names
+    for name in names:
+        assert (settings.REFERENCE_DIR / f"{name}.csv").is_file(), name

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -13,7 +15,8 @@ import duckdb
 import pytest
 
 from envmon.air.ingest import ingest_files
-from envmon.core.warehouse import build, connect_locked
+from envmon.core.warehouse import LAYERS, build, connect_locked, render
+from envmon.domains import build_warehouse
 from tests.support.feeds import write_china_sites
 
 VIEWS = {"provinces", "cities", "air_stations", "air_hourly", "air_daily_station",
@@ -22,7 +25,7 @@ VIEWS = {"provinces", "cities", "air_stations", "air_hourly", "air_daily_station
 
 
 def test_empty_warehouse_has_every_view_with_columns(envmon_home: Path) -> None:
-    path = build()
+    path = build_warehouse()
     con = duckdb.connect(str(path), read_only=True)
     try:
         names = {r[0] for r in con.sql("SELECT view_name FROM duckdb_views() "
@@ -37,9 +40,67 @@ def test_empty_warehouse_has_every_view_with_columns(envmon_home: Path) -> None:
         con.close()
 
 
+def test_views_live_in_layers_and_keep_their_names_in_main(envmon_home: Path) -> None:
+    """raw / curated / marts schemas, each view also unqualified, as docs/warehouse.md lists."""
+    path = build_warehouse()
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.sql("SELECT schema_name, view_name, sql FROM duckdb_views() "
+                       "WHERE NOT internal").fetchall()
+        layer_of = {v: s for s, v, _ in rows if s != "main"}
+        assert set(layer_of.values()) == set(LAYERS)
+        assert {v for s, v, _ in rows if s == "main"} == set(layer_of)
+        for view, layer in layer_of.items():
+            assert (con.sql(f"DESCRIBE main.{view}").fetchall()
+                    == con.sql(f"DESCRIBE {layer}.{view}").fetchall()), view
+        # A view reads its own layer or those below it, never one above.
+        for schema, view, sql in rows:
+            if schema in LAYERS:
+                above = LAYERS[LAYERS.index(schema) + 1:]
+                assert not any(re.search(rf"\b{a}\.", sql) for a in above), (schema, view)
+    finally:
+        con.close()
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "warehouse.md").read_text("utf-8")
+    section = docs.split("\n## Layers\n", 1)[1].split("\n## ", 1)[0]
+    documented = {name: layer for layer, names in re.findall(
+        r"^- \*\*(\w+)\*\*:(.*?)(?=^- \*\*|^$)", section, re.M | re.S)
+        for name in re.findall(r"`(\w+)`", names)}
+    assert documented == layer_of
+
+
+def test_lake_tables_come_from_above_core(envmon_home: Path) -> None:
+    """Callers pass the lake tables; the SQL names the copies dataset by its grain."""
+    from envmon.domains import lake_tables, warehouse_lake_tables
+
+    tables = warehouse_lake_tables()
+    assert tables["hw_manifest_copies"].dataset == "hw_manifests" and "hw_manifests" not in tables
+    with pytest.raises(KeyError, match="named hw_manifest_copies in warehouse SQL"):
+        render("SELECT * FROM {{lake:hw_manifests}}", tables)
+    copies = render("SELECT * FROM {{lake:hw_manifest_copies}}", tables)
+    assert "lake_schemas/hw_manifests.parquet" in copies  # the stored directory's name
+    only_air = {"air_hourly": lake_tables()["air_hourly"]}
+    assert "air_hourly" in render("SELECT * FROM {{lake:air_hourly}}", only_air)
+    with pytest.raises(KeyError, match="water_readings"):
+        render("SELECT * FROM {{lake:water_readings}}", only_air)
+    assert build(tables).exists()
+
+
+def test_core_imports_nothing_above_it() -> None:
+    """envmon/core/ depends on no domain, nor on the registry of domains."""
+    core = Path(__file__).resolve().parents[2] / "envmon" / "core"
+    above = []
+    for path in sorted(core.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            above += [f"{path.name}: {n}" for n in names
+                      if n.startswith("envmon") and not n.startswith("envmon.core")]
+    assert above == []
+
+
 def test_views_work_from_any_directory(envmon_home: Path, tmp_path: Path) -> None:
     ingest_files([write_china_sites(tmp_path, "20261001", ["9001A"])], "china-sites")
-    path = build()
+    path = build_warehouse()
     probe = textwrap.dedent(f"""
         import duckdb
         con = duckdb.connect({str(path)!r}, read_only=True)
@@ -60,7 +121,7 @@ def test_analyst_reads_while_loads_and_rebuilds_run(envmon_home: Path, tmp_path:
     stations = ["9001A", "9002A", "9003A"]
     files = [write_china_sites(tmp_path / "in", f"202610{d:02d}", stations) for d in range(1, 7)]
     ingest_files(files[:1], "china-sites")
-    path = build()
+    path = build_warehouse()
     analyst = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import json, sys, time, duckdb
@@ -82,7 +143,7 @@ def test_analyst_reads_while_loads_and_rebuilds_run(envmon_home: Path, tmp_path:
         """)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for path_in in files[1:]:
         ingest_files([path_in], "china-sites")
-        build()
+        build_warehouse()
     out, err = analyst.communicate(timeout=180)
     report = json.loads(out.strip().splitlines()[-1])
     assert report["n_errors"] == 0, report["errors"] + [err]
@@ -106,7 +167,7 @@ def home_with_every_kind_of_file(envmon_home: Path, tmp_path: Path) -> Path:
     [record] = ingest_files([feed], "china-sites", data_docs=False)
     assert record.status == "ok" and record.rows_quarantined == 1, record
     ensure_store()
-    return build()
+    return build_warehouse()
 
 
 def test_locked_connection_answers_every_view(envmon_home: Path, tmp_path: Path) -> None:
@@ -141,7 +202,7 @@ def test_locked_connection_answers_every_view(envmon_home: Path, tmp_path: Path)
 ])
 def test_locked_connection_refuses_files_outside_the_views(envmon_home: Path, tmp_path: Path,
                                                            sql: str) -> None:
-    build()
+    build_warehouse()
     outside = tmp_path / "outside.csv"
     outside.write_text("secret\n42\n", encoding="utf-8")
     landed = write_china_sites(envmon_home / "landing" / "manual", "20261001", ["9001A"])

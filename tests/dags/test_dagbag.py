@@ -64,3 +64,43 @@ def test_every_task_failure_notifies_the_operators(dagbag) -> None:
             callbacks = task.on_failure_callback
             callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
             assert notify_task_failure in callbacks, f"{dag_id}.{task.task_id}"
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
+def test_dag_file_takes_assets_and_default_args_from_one_place(dag_file: Path) -> None:
+    """Asset URIs and default_args are written once, in envmon/orchestration.py."""
+    text = dag_file.read_text(encoding="utf-8")
+    assert "from envmon.orchestration import" in text
+    assert "Asset(" not in text and "default_args={" not in text and "envmon://" not in text
+
+
+def test_asset_uris_stay_what_downstream_dags_schedule_on(dagbag) -> None:
+    """Airflow keys asset events by URI: moving the assets must not rename one."""
+    outlets = {f"{dag_id}.{t.task_id}": sorted(a.uri for a in t.outlets)
+               for dag_id, dag in dagbag.dags.items() for t in dag.tasks if t.outlets}
+    lake = "envmon://lake/"
+    assert outlets == {
+        "air_quality.pull": [lake + "air_daily_city", lake + "air_daily_station",
+                             lake + "air_hourly"],
+        "air_quality.build_warehouse": ["envmon://warehouse/"],
+        "water_quality.pull": [lake + n for n in (
+            "water_compensation", "water_compensation_factors", "water_readings",
+            "water_section_daily", "water_section_monthly")],
+        "water_quality.build_warehouse": ["envmon://warehouse/"],
+        "hazwaste.pull": [lake + n for n in ("hw_approvals", "hw_events", "hw_manifests",
+                                             "hw_waste_lines")],
+        "hazwaste.detect_anomalies": [lake + "hw_anomalies", lake + "hw_manifest_state"],
+        "hazwaste.build_warehouse": ["envmon://warehouse/"],
+        "commitments.report": ["envmon://reporting/commitment_status"],
+    }
+    watched = {dag_id: sorted(a.uri for _, a in dagbag.dags[dag_id].timetable
+                              .asset_condition.iter_assets())
+               for dag_id in ("alerts", "commitments")}
+    assert watched == {
+        "alerts": [lake + n for n in ("air_daily_city", "air_hourly", "hw_anomalies",
+                                      "water_readings", "water_section_monthly")]
+        + ["envmon://warehouse/"],
+        "commitments": [lake + n for n in ("air_daily_city", "hw_anomalies",
+                                           "hw_manifest_state", "hw_manifests",
+                                           "water_compensation", "water_section_monthly")],
+    }

@@ -138,11 +138,8 @@ def settings_the_code_reads() -> set[str]:
     constant = re.compile(r"""^\s*[A-Z0-9_]*_ENV(?:_[A-Z0-9_]+)?\s*(?::\s*str\s*)?=\s*"""
                           r"""["']([A-Z][A-Z0-9_]*)["']""", flags=re.M)
     names: set[str] = set()
-    files = [*ROOT.glob("envmon/**/*.py"), *ROOT.glob("checks/**/*.py"),
-             *ROOT.glob("dags/*.py")]
+    files = [*ROOT.glob("envmon/**/*.py"), *ROOT.glob("dags/*.py")]
     for path in files:
-        if path.name == "bench.py":  # the benchmark is a developer tool, not deployed
-            continue
         if path.name == "faults.py":  # the drills' crash points: never set in a deployment
             continue
         text = path.read_text(encoding="utf-8")

@@ -22,13 +22,13 @@ from tests.hazwaste.conftest import found, ingest_demo_month, lake, quarantine
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory):
-    from envmon.core.warehouse import build
+    from envmon.domains import build_warehouse
 
     home = tmp_path_factory.mktemp("hazwaste_demo")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ENVMON_HOME", str(home))
         records = ingest_demo_month(home)
-        build()
+        build_warehouse()
         yield home, records
 
 

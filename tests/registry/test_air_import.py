@@ -11,10 +11,11 @@ import pytest
 from envmon import cli
 from envmon.core import reference
 from envmon.core.errors import ConfigError, InputError
-from envmon.registry_import import import_air_stations
+from envmon.registry import import_air_stations
 from tests.registry.conftest import FIXTURES
 
 PUBLISHED = FIXTURES / "station_list_published.csv"
+STATIONS = Path(reference.AIR_STATIONS_FILE)  # air/stations.csv
 
 
 def _encoded(tmp_path: Path, encoding: str) -> Path:
@@ -29,7 +30,8 @@ def _encoded(tmp_path: Path, encoding: str) -> Path:
 
 def test_the_published_list_is_refused_as_a_registry(out_dir: Path, use_dir) -> None:
     """Why the import exists: the list as published is not envmon's registry layout."""
-    shutil.copyfile(PUBLISHED, out_dir / "air_stations.csv")
+    (out_dir / STATIONS).parent.mkdir()
+    shutil.copyfile(PUBLISHED, out_dir / STATIONS)
     use_dir(out_dir)
     with pytest.raises(ConfigError, match="missing column"):
         reference.load_air_stations()
@@ -44,7 +46,7 @@ def test_import_the_published_layout(tmp_path: Path, out_dir: Path, use_dir,
             source.read_bytes().decode("utf-8")  # real GB18030 bytes, not UTF-8
     report = import_air_stations(source, out_dir)
 
-    assert report.written == out_dir / "air_stations.csv"
+    assert report.written == out_dir / STATIONS
     assert report.rows_read == 16 and report.kept == 12
     expected = {"utf-8": "encoding: UTF-8", "utf-8-bom": "encoding: UTF-8 with BOM",
                 "gb18030": "encoding: GB18030"}[encoding]
@@ -57,7 +59,7 @@ def test_import_the_published_layout(tmp_path: Path, out_dir: Path, use_dir,
     assert any(line.startswith("outside the region (skipped): 3 row(s) in 3 place(s)")
                for line in report.lines())
 
-    stations = pd.read_csv(out_dir / "air_stations.csv", dtype=str, keep_default_na=False)
+    stations = pd.read_csv(out_dir / STATIONS, dtype=str, keep_default_na=False)
     by_code = stations.set_index("station_code")
     assert list(stations["station_code"]) == sorted(stations["station_code"])
     assert by_code.loc["1141A", "station_name"] == "普陀"
@@ -91,14 +93,14 @@ def test_names_are_kept_as_published(tmp_path: Path, out_dir: Path) -> None:
                       "1837A,二  印,苏州,120.2,31.3,N\n"
                       "2276A,大通区政府（已停运）,淮南,117.0,32.6,Y\n", encoding="utf-8")
     import_air_stations(source, out_dir)
-    stations = reference.check_air_stations(out_dir / "air_stations.csv")
+    stations = reference.check_air_stations(out_dir / STATIONS)
     assert list(stations["station_name"]) == ["二  印", "白马寺 (对照点)", "大通区政府（已停运）"]
 
 
 def test_the_older_five_column_layout(out_dir: Path) -> None:
     """Lists before 2021 have no 对照点 column (and a trailing comma)."""
     report = import_air_stations(FIXTURES / "station_list_2020_5_columns.csv", out_dir)
-    stations = reference.check_air_stations(out_dir / "air_stations.csv")
+    stations = reference.check_air_stations(out_dir / STATIONS)
     assert list(stations["station_code"]) == ["1141A", "2010A"]
     assert stations["reference_point"].isna().all()
     assert list(stations["city_code"]) == ["310000", "330100"]  # 临安 -> Hangzhou
@@ -111,7 +113,7 @@ def test_a_header_that_is_not_the_list(tmp_path: Path, out_dir: Path) -> None:
     with pytest.raises(InputError, match="header lacks 监测点编码, 监测点名称") as caught:
         import_air_stations(source, out_dir)
     assert "\n" not in str(caught.value)
-    assert not (out_dir / "air_stations.csv").exists()
+    assert not (out_dir / STATIONS).exists()
 
 
 def test_dry_run_writes_nothing(out_dir: Path) -> None:
@@ -131,16 +133,33 @@ def test_reimport_reports_what_left_the_list(tmp_path: Path, out_dir: Path) -> N
                for line in report.lines())
 
 
+def test_a_reimport_replaces_a_registry_kept_under_the_former_name(tmp_path: Path,
+                                                                  out_dir: Path) -> None:
+    """A bureau's air_stations.csv (the name before reference/<domain>/) is what it replaces."""
+    import_air_stations(PUBLISHED, out_dir)
+    (out_dir / STATIONS).rename(out_dir / "air_stations.csv")
+    smaller = tmp_path / "newer.csv"
+    lines = PUBLISHED.read_text(encoding="utf-8").splitlines()
+    smaller.write_text("\n".join(line for line in lines if not line.startswith("3289A"))
+                       + "\n", encoding="utf-8")
+    report = import_air_stations(smaller, out_dir)
+    assert report.written == out_dir / STATIONS
+    lines = report.lines()
+    assert any("air_stations.csv: 11 station(s) kept, 0 new, 1 no longer listed" in line
+               for line in lines)
+    assert any("air_stations.csv (the former name) is no longer read" in line for line in lines)
+
+
 def test_the_bundled_registry_is_the_import_of_the_national_list(out_dir: Path) -> None:
-    """reference/air_stations.csv is exactly what the import makes of the 2022-02-13 list.
+    """reference/air/stations.csv is exactly what the import makes of the 2022-02-13 list.
 
     The fixture holds the list's 330 rows of the region verbatim (zkzkok/mydata,
     站点列表-2022.02.13起.csv, commit 387b310e275fd463e95d8a624df9d4b24e47bde5).
     """
     report = import_air_stations(FIXTURES / "national_list_2022-02-13_yrd_rows.csv", out_dir)
     assert report.kept == 330 and not report.outside and not report.duplicates
-    bundled = Path(reference.reference_path("air_stations.csv"))
-    assert (out_dir / "air_stations.csv").read_bytes() == bundled.read_bytes()
+    bundled = Path(reference.reference_path(reference.AIR_STATIONS_FILE))
+    assert (out_dir / STATIONS).read_bytes() == bundled.read_bytes()
 
 
 def test_cli(out_dir: Path, capsys: pytest.CaptureFixture[str],
@@ -158,4 +177,4 @@ def test_cli(out_dir: Path, capsys: pytest.CaptureFixture[str],
     other.mkdir()
     monkeypatch.setenv(reference.REFERENCE_DIR_ENV, str(other))
     assert cli.main(["registry", "import", "air-stations", str(PUBLISHED)]) == 0
-    assert (other / "air_stations.csv").is_file()
+    assert (other / STATIONS).is_file()

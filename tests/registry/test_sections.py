@@ -143,9 +143,9 @@ def test_a_real_row_takes_its_release_name_from_a_demo_row(tmp_path: Path, use_d
     assert names[("浙江", "运河苏浙交界")] == "W33009"
     assert names[("浙江", "运河苏浙交界（演示）")] == "YW007"
     # the view says the same
-    from envmon.core.warehouse import build
+    from envmon.domains import build_warehouse
 
-    con = duckdb.connect(str(build()), read_only=True)
+    con = duckdb.connect(str(build_warehouse()), read_only=True)
     try:
         view = dict(con.execute("SELECT section_code, feed_name FROM water_sections WHERE "
                                 "section_code IN ('W33009', 'YW007')").fetchall())
@@ -176,9 +176,9 @@ def test_bad_section_files(tmp_path: Path, use_dir, file: str, old: str, new: st
 
 
 def test_the_sections_view_shows_the_type_and_its_source(envmon_home: Path) -> None:
-    from envmon.core.warehouse import build
+    from envmon.domains import build_warehouse
 
-    con = duckdb.connect(str(build()), read_only=True)
+    con = duckdb.connect(str(build_warehouse()), read_only=True)
     try:
         view = con.execute("SELECT section_code, feed_name, water_body, water_type_source, "
                            "demo, cross_boundary, target_class FROM water_sections "

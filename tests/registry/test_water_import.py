@@ -9,7 +9,7 @@ import pytest
 
 from envmon import cli
 from envmon.core.errors import InputError
-from envmon.registry_import import import_water_sections
+from envmon.registry import import_water_sections
 from envmon.water import reference
 from tests.registry.conftest import FIXTURES
 

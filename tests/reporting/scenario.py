@@ -63,7 +63,7 @@ def write_reference(directory: Path) -> Path:
 
 def write_lake(home: Path, dataset: str, rows: list[dict[str, Any]], partition: str) -> None:
     """Rows into lake/<dataset>/<partition>=<value>/test.parquet with the domain's schema."""
-    from envmon.core.warehouse import lake_tables
+    from envmon.domains import lake_tables
 
     schema = lake_tables()[dataset]()
     stored = pa.schema([f for f in schema if f.name != partition])
@@ -206,7 +206,7 @@ def _hw_flows(states: list[dict[str, Any]], lines: list[dict[str, Any]]
 
 def build(home: Path) -> Path:
     """Write the whole scenario into `home`'s lake and build the warehouse."""
-    from envmon.core.warehouse import build as build_warehouse
+    from envmon.domains import build_warehouse
 
     write_lake(home, "air_daily_city", air_rows(), "date")
     write_lake(home, "water_section_monthly", water_rows(), "month")

@@ -41,7 +41,7 @@ def write_china_sites(directory: Path, day: str, stations: list[str], **kwargs) 
 CNEMC_HEADER = ("timepoint,stationcode,longitude,latitude,area,positionname,primarypollutant,"
                 "aqi,pm10,pm10_24h,pm2_5,pm2_5_24h,o3,o3_24h,o3_8h,o3_8h_24h,no2,no2_24h,"
                 "so2,so2_24h,co,co_24h")
-# Registered demo stations (reference/air_stations.csv): what the archive
+# Registered demo stations (reference/air/stations.csv): what the archive
 # writes after the timepoint, up to and including primarypollutant.
 CNEMC_STATIONS = {
     "9001A": '9001A,121.5192,31.3178,上海市,示范站一,细颗粒物(PM2.5)',

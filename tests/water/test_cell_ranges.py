@@ -20,7 +20,7 @@ import yaml
 
 from envmon.core.settings import CHECKS_DIR
 from envmon.core.timeutil import BEIJING
-from envmon.core.warehouse import build
+from envmon.domains import build_warehouse
 from envmon.water import schema
 from envmon.water.sources.cnemc_water import Page, parse_pages
 from envmon.water.sources.lab_monthly import parse_lab_monthly
@@ -190,7 +190,7 @@ def test_ranges_are_data_and_the_row_checks_have_none() -> None:
 
 def test_warehouse_shows_the_flags(envmon_home: Path, tmp_path: Path) -> None:
     ingest(high_do_page(tmp_path))
-    con = duckdb.connect(str(build()), read_only=True)
+    con = duckdb.connect(str(build_warehouse()), read_only=True)
     try:
         got = con.execute("SELECT count(*) FILTER (NOT class_complete), "
                           "count(*) FILTER (items_refused = 'do') FROM water_readings"

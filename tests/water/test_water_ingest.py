@@ -14,7 +14,7 @@ import pytest
 
 from envmon.core.landing import land_bytes
 from envmon.core.timeutil import BEIJING
-from envmon.core.warehouse import build
+from envmon.domains import build_warehouse
 from envmon.water.ingest import ingest_files
 from tests.water.pages import row, write
 
@@ -171,7 +171,7 @@ def test_lab_and_automatic_readings_make_one_month(envmon_home: Path, tmp_path: 
 def test_warehouse_views(envmon_home: Path) -> None:
     ingest(FIXTURES / "cnemc" / "realtime_p1.json")
     ingest(FIXTURES / "cnemc" / "realtime_p2.json")
-    con = duckdb.connect(str(build()), read_only=True)
+    con = duckdb.connect(str(build_warehouse()), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM water_readings").fetchall() == [(5,)]
         assert con.execute("SELECT section_code FROM water_unregistered_sections"
@@ -199,7 +199,7 @@ def test_quarantine_raw_is_json(envmon_home: Path) -> None:
 
 
 def test_empty_warehouse_has_the_water_views(envmon_home: Path) -> None:
-    con = duckdb.connect(str(build()), read_only=True)
+    con = duckdb.connect(str(build_warehouse()), read_only=True)
     try:
         for view in ("water_readings", "water_section_daily", "water_section_monthly",
                      "water_compensation", "water_compensation_factors",

@@ -48,7 +48,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 @pytest.mark.parametrize(("old", "new", "message"), [
     ("YW002,急水港周庄", "YW001,急水港周庄", "line 3: duplicate section_code 'YW001'"),
     (",320500,320000,true,320000,310000,III,40", ",329900,320000,true,320000,310000,III,40",
-     "city_code '329900' is not in cities.csv"),
+     "city_code '329900' is not in common/cities.csv"),
     (",320000,310000,III,40", ",320000,310000,VI,40", "target_class 'VI' is not I-V"),
     (",true,320000,310000,III,40", ",true,,310000,III,40", "needs upstream_code"),
     (",river,急水港", ",canal,急水港", "water_body 'canal' is not river/lake"),

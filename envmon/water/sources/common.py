@@ -10,8 +10,8 @@ from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from envmon.core.config import load_yaml
 from envmon.core.errors import ConfigError, InputError
 from envmon.core.parsing import Reject
 from envmon.core.settings import CHECKS_DIR
@@ -82,7 +82,7 @@ def cell_ranges() -> tuple[CellRange, ...]:
     the cells the item ranges kept: an impossible temperature must not also
     cost the reading its DO.
     """
-    spec = yaml.safe_load(CHECKS_FILE.read_text(encoding="utf-8")) or {}
+    spec = load_yaml(CHECKS_FILE, what="check suite")
     out: list[CellRange] = []
     for number, entry in enumerate(spec.get("cells") or [], start=1):
         column = entry.get("column") if isinstance(entry, dict) else None

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from envmon.core.errors import EnvmonError
+from envmon.core.requests import IngestRequest, PullRequest
+
+if TYPE_CHECKING:
+    from envmon.domains import Domain
 
 EPILOG = """\
 examples:
@@ -78,7 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     pull_domains = pull.add_subparsers(title="domains", metavar="DOMAIN", required=True)
     for name, domain in domains().items():
         one = ingest_domains.add_parser(name, help=domain.HELP)
-        domain.configure_ingest(one)
+        one.add_argument("--format", required=True, dest="fmt", choices=tuple(domain.FORMATS),
+                         help="; ".join(f"{name}: {fmt.what}"
+                                        for name, fmt in domain.FORMATS.items()))
+        _option_flags(one, domain.IngestOptions)
         one.add_argument("paths", nargs="+", type=Path, metavar="PATH")
         one.add_argument("--source", type=_source_name,
                          help="source name recorded with the rows (default: the format); a "
@@ -87,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="load the file a symbolic link points to (links are refused "
                               "otherwise)")
         _load_flags(one)
-        if getattr(domain, "PARALLEL_INGEST", False):
+        if domain.PARALLEL_INGEST:
             one.add_argument("--workers", type=int, default=1, metavar="N",
                              help="load the files in N processes at once, each a contiguous "
                                   "slice of them (default 1); at most the number of cores, "
@@ -97,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         one = pull_domains.add_parser(name, help=domain.HELP)
         one.add_argument("--source", required=True, type=_source_name,
                          help=f"source name under `{name}.sources` in config/sources.yaml")
-        domain.configure_pull(one)
+        _option_flags(one, domain.PullOptions)
         _load_flags(one)
         one.set_defaults(handler=_cmd_pull, domain=domain)
 
@@ -147,20 +156,49 @@ def _load_flags(p: argparse.ArgumentParser) -> None:
                    help="skip rendering Great Expectations Data Docs (faster)")
 
 
-def _cmd_ingest(args: argparse.Namespace) -> int:
+def _option_flags(parser: argparse.ArgumentParser, options: type) -> None:
+    """One flag per field of a domain's options dataclass (envmon/core/requests.py)."""
+    for spec in dataclasses.fields(options):
+        flag = spec.metadata["flag"]
+        parser.add_argument(flag.name, dest=spec.name, help=flag.help, metavar=flag.metavar,
+                            required=flag.required, default=spec.default,
+                            type=_usage_checked(flag.parse) if flag.parse else None)
+
+
+def _usage_checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """argparse type: a value the domain cannot read is a usage error, with its reason."""
+    def read(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    return read
+
+
+def _options(args: argparse.Namespace, options: type) -> Any:
+    return options(**{spec.name: getattr(args, spec.name)
+                      for spec in dataclasses.fields(options)})
+
+
+def _ingest_request(args: argparse.Namespace, paths: Sequence[Path]) -> IngestRequest:
     from envmon.core.progress import ConsoleReporter
 
+    return IngestRequest(paths=tuple(paths), fmt=args.fmt,
+                         options=_options(args, args.domain.IngestOptions), source=args.source,
+                         force=args.force, data_docs=args.data_docs, reporter=ConsoleReporter())
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
     for path in args.paths:
         _check_delivery_path(path, follow_symlinks=args.follow_symlinks)
-    if args.follow_symlinks:
-        args.paths = [p.resolve() for p in args.paths]
+    paths = [p.resolve() for p in args.paths] if args.follow_symlinks else args.paths
     if args.workers < 1:
         raise EnvmonError("--workers must be at least 1")
-    if args.workers > 1 and len(args.paths) > 1:
-        code = _ingest_in_workers(args)
+    if args.workers > 1 and len(paths) > 1:
+        code = _ingest_in_workers(args.domain, _ingest_request(args, paths), args.workers)
     else:
-        args.reporter = ConsoleReporter()
-        code = _exit_code(args.domain.ingest(args), incomplete_fails=False)
+        code = _exit_code(args.domain.ingest(_ingest_request(args, paths)),
+                          incomplete_fails=False)
     _rebuild_warehouse()
     return code
 
@@ -188,7 +226,7 @@ def _source_name(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _ingest_in_workers(args: argparse.Namespace) -> int:
+def _ingest_in_workers(domain: Domain, request: IngestRequest, workers: int) -> int:
     """Split the files into contiguous slices, one process each.
 
     Safe because every load takes the same locks a second `envmon ingest`
@@ -199,34 +237,36 @@ def _ingest_in_workers(args: argparse.Namespace) -> int:
     """
     import multiprocessing
 
-    count = min(args.workers, len(args.paths))
-    size = -(-len(args.paths) // count)
-    slices = [args.paths[i:i + size] for i in range(0, len(args.paths), size)]
+    paths = request.paths
+    count = min(workers, len(paths))
+    size = -(-len(paths) // count)
+    slices = [paths[i:i + size] for i in range(0, len(paths), size)]
     # fork: the parent has imported nothing heavy yet, and no thread runs.
     context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_ingest_slice, args=(args, part), name=f"worker{i + 1}")
-               for i, part in enumerate(slices)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    codes = [w.exitcode for w in workers]
+    processes = [context.Process(target=_ingest_slice,
+                                 args=(domain, dataclasses.replace(request, paths=part)),
+                                 name=f"worker{i + 1}")
+                 for i, part in enumerate(slices)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    codes = [p.exitcode for p in processes]
     return 0 if all(c == 0 for c in codes) else EXIT_BAD_INPUT
 
 
-def _ingest_slice(args: argparse.Namespace, paths: list[Path]) -> None:
-    from envmon.core.progress import ConsoleReporter
-
-    args.paths, args.reporter = paths, ConsoleReporter()
-    sys.exit(_handled(lambda: _exit_code(args.domain.ingest(args), incomplete_fails=False)))
+def _ingest_slice(domain: Domain, request: IngestRequest) -> None:
+    sys.exit(_handled(lambda: _exit_code(domain.ingest(request), incomplete_fails=False)))
 
 
 def _cmd_pull(args: argparse.Namespace) -> int:
     from envmon.core.progress import ConsoleReporter
 
     started = time.perf_counter()
-    args.reporter = ConsoleReporter()
-    records = args.domain.pull(args)
+    request = PullRequest(source=args.source, options=_options(args, args.domain.PullOptions),
+                          force=args.force, data_docs=args.data_docs,
+                          reporter=ConsoleReporter())
+    records = args.domain.pull(request)
     _rebuild_warehouse()
     print(f"pulled {len(records)} batch(es) in {time.perf_counter() - started:.1f}s")
     return _exit_code(records, incomplete_fails=True)

@@ -1,17 +1,12 @@
-"""The domains envmon runs (air, and later water and hazardous waste).
+"""The domains envmon runs: air, surface water, hazardous waste.
 
-Each domain is a module `envmon/<name>/domain.py` with the same small
-surface, so the command line, the demo and the warehouse builder treat every
-domain alike and a new domain is one line here:
-
-    NAME: str, HELP: str
-    configure_ingest(parser)        add `envmon ingest <name>` arguments
-    ingest(args) -> list[RunRecord]
-    configure_pull(parser)          add `envmon pull <name>` arguments
-    pull(args) -> list[RunRecord]
-    lake_tables() -> {dataset: () -> pyarrow.Schema (with partition column)}
-    demo(first, last, seed, report) -> list[RunRecord]
-    demo_summary(con) -> list[str]  lines about the demo, from the warehouse
+Each domain is a module `envmon/<name>/domain.py` with the same small,
+typed surface (Domain below), so the command line and the warehouse
+builder treat every domain alike and a new domain is one line here (and
+one in envmon.demo.run.DEMOS for its demo). Nothing below the command line
+sees argparse: the CLI builds the domain's IngestRequest / PullRequest
+(envmon/core/requests.py), its options from the dataclass the domain
+declares.
 
 The warehouse builder (envmon/core/warehouse.py) knows no domain: this
 module hands it the lake tables (build_warehouse).
@@ -22,13 +17,33 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
 from envmon.core import warehouse
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from envmon.core.ledger import RunRecord
+    from envmon.core.requests import IngestRequest, PullRequest
+    from envmon.core.sources import Format
+
+
+class Domain(Protocol):
+    """What envmon/<name>/domain.py provides (tests/test_layers.py checks each)."""
+
+    NAME: str
+    HELP: str
+    FORMATS: dict[str, Format]  # --format value -> what the file is, its parser
+    PARALLEL_INGEST: bool  # files load independently (`envmon ingest --workers N`)
+    IngestOptions: type  # frozen dataclass of option(Flag(...)) fields
+    PullOptions: type
+
+    def ingest(self, request: IngestRequest) -> list[RunRecord]: ...
+
+    def pull(self, request: PullRequest) -> list[RunRecord]: ...
+
+    def lake_tables(self) -> dict[str, Callable[[], pa.Schema]]: ...
 
 DOMAIN_MODULES: dict[str, str] = {
     "air": "envmon.air.domain",
@@ -47,8 +62,10 @@ WAREHOUSE_NAMES: dict[str, str] = {
 }
 
 
-def domains() -> dict[str, ModuleType]:
-    return {name: importlib.import_module(path) for name, path in DOMAIN_MODULES.items()}
+def domains() -> dict[str, Domain]:
+    """Every domain module, imported on first use (the CLI parses arguments without pandas)."""
+    return {name: cast("Domain", importlib.import_module(path))
+            for name, path in DOMAIN_MODULES.items()}
 
 
 def lake_tables() -> dict[str, Callable[[], pa.Schema]]:

@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from envmon.core.progress import SilentReporter
-from envmon.domains import build_warehouse, domains
+from envmon.demo.run import DEMOS
+from envmon.domains import build_warehouse
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 SQL_BLOCKS = re.findall(r"```sql\n(.*?)```", README, flags=re.S)
@@ -27,8 +28,8 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("readme_home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ENVMON_HOME", str(home))
-        for domain in domains().values():
-            domain.demo(date(2026, 1, 10), date(2026, 1, 13), 2026, SilentReporter())
+        for demo in DEMOS.values():
+            demo.load(date(2026, 1, 10), date(2026, 1, 13), 2026, SilentReporter())
         return build_warehouse()
 
 

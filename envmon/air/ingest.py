@@ -73,7 +73,7 @@ def ingest_landed(landed: LandedFile, fmt: str, *, source: str | None = None,
 def _parser(landed: LandedFile, fmt: str) -> Callable[[], ParseResult]:
     if fmt not in FORMATS:
         raise ValueError(f"unknown air format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
-    return partial(FORMATS[fmt], landed.path, name=landed.name,
+    return partial(FORMATS[fmt].parse, landed.path, name=landed.name,
                    hour_label=domain_settings("air").get("hour_label", "ending"))
 
 

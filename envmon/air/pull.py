@@ -7,21 +7,18 @@ Airflow retries it; what was already landed stays.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
+from datetime import date, datetime, time, timedelta
 
 from envmon.air.ingest import check_params, hourly_spec, ingest_landed
+from envmon.air.sources import FORMATS
 from envmon.core.config import source_settings
-from envmon.core.errors import ConfigError, SourceError
+from envmon.core.errors import ConfigError
 from envmon.core.ingest import BatchOptions, run_batch
-from envmon.core.landing import LandedFile, land_bytes, land_file
+from envmon.core.landing import LandedFile, land_bytes
 from envmon.core.ledger import RunRecord
 from envmon.core.progress import Reporter
+from envmon.core.sources import daily_file
 from envmon.core.timeutil import BEIJING
-
-# File name of each day's delivery, per file format.
-DAILY_NAMES = {"china-sites": "china_sites_{date:%Y%m%d}.csv",
-               "cnemc-archive": "cnemc_archive_{date:%Y%m%d}.csv"}
 
 
 def pull(source: str, start: date, end: date, *, force: bool = False,
@@ -36,12 +33,12 @@ def pull(source: str, start: date, end: date, *, force: bool = False,
         if reporter:
             reporter.run(records[0])
         return records
-    if fmt not in DAILY_NAMES:
+    if fmt not in FORMATS:
         raise ConfigError(f"air source {source!r}: unknown format {fmt!r}")
     records = []
     days = _days(start, end)
     for number, day in enumerate(days, start=1):
-        landed = _fetch_daily(source, cfg, fmt, day)
+        landed = daily_file("air", source, cfg, FORMATS[fmt].daily_name.format(date=day), day)
         records.append(ingest_landed(landed, fmt, source=source, source_cfg=cfg, force=force,
                                      data_docs=data_docs))
         if reporter:
@@ -51,36 +48,6 @@ def pull(source: str, start: date, end: date, *, force: bool = False,
 
 def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
-
-
-def _fetch_daily(source: str, cfg: dict, fmt: str, day: date) -> LandedFile:
-    name = DAILY_NAMES[fmt].format(date=day)
-    if source == "demo":
-        return _demo_file(cfg, day, name, source)
-    if cfg.get("url_template"):
-        from envmon.core import http
-
-        url = cfg["url_template"].format(date=day)
-        response = http.get(url)
-        return land_bytes(response.content, domain="air", source=source, name=name,
-                          meta={"url": url, "fetched_at": datetime.now(UTC).isoformat()})
-    if cfg.get("directory"):
-        path = Path(cfg["directory"]) / name
-        if not path.exists():
-            raise SourceError(f"{path}: not delivered yet")
-        return land_file(path, domain="air", source=source)
-    raise ConfigError(f"air source {source!r} has neither url_template nor directory")
-
-
-def _demo_file(cfg: dict, day: date, name: str, source: str) -> LandedFile:
-    """The demo source writes its own feed file on demand, then reads it."""
-    from envmon.demo.air import generate_china_sites
-
-    directory = Path(cfg["directory"])
-    path = directory / name
-    if not path.exists():
-        generate_china_sites(directory, day, day)
-    return land_file(path, domain="air", source=source)
 
 
 def _pull_openaq(source: str, cfg: dict, start: date, end: date, *, force: bool,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from envmon.core.ledger import RunRecord
+if TYPE_CHECKING:
+    from envmon.core.ledger import RunRecord
 
 
 class Reporter(Protocol):

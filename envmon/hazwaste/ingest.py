@@ -134,7 +134,7 @@ def load_exports(landed: Iterable[LandedFile], fmt: str, *, source: str,
         if on_record:
             on_record(record)
 
-    deliveries = (Delivery([file], partial(FORMATS[fmt], file.path, name=file.name,
+    deliveries = (Delivery([file], partial(FORMATS[fmt].parse, file.path, name=file.name,
                                           exported_at=exported_at))
                   for file in landed)
     return run_deliveries(ManifestExports(), deliveries, source=source,

@@ -11,16 +11,13 @@ reading in the window the delivery fails asking for --fetched-at.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import partial
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from envmon.core.config import domain_settings, source_settings
-from envmon.core.errors import ConfigError
 from envmon.core.ingest import BatchOptions, DatasetSpec, Delivery, run_deliveries
 from envmon.core.landing import LandedFile, land_file
 from envmon.core.ledger import RunRecord
@@ -28,6 +25,7 @@ from envmon.core.parsing import ParseResult
 from envmon.core.progress import Reporter
 from envmon.core.timeutil import BEIJING
 from envmon.water import schema
+from envmon.water.fetch_time import FetchTime, fetch_time_of
 from envmon.water.sources import FORMATS
 
 
@@ -111,68 +109,12 @@ def check_params(source_cfg: dict) -> dict:
     return {k: source_cfg[k] for k in ("min_sections",) if source_cfg.get(k) is not None}
 
 
-def fetch_settings() -> tuple[timedelta, timedelta]:
-    """(tolerance, max_age) for cnemc-water timestamps, from config/sources.yaml."""
-    settings = domain_settings("water")
-    tolerance = float(settings.get("fetch_tolerance_hours", 24))
-    max_age = float(settings.get("max_reading_age_days", 31))
-    return timedelta(hours=tolerance), timedelta(days=max_age)
-
-
-def parse_time(text: str) -> datetime:
-    """An ISO timestamp; without an offset it is Beijing time."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ConfigError(f"--fetched-at {text!r} is not an ISO timestamp "
-                          "(e.g. 2027-01-02T08:00:00+08:00)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=BEIJING)
-
-
-@dataclass(frozen=True)
-class FetchTime:
-    """When a cnemc-water delivery was fetched, and whether that is only a file's time."""
-
-    at: datetime
-    # A modification time: an archived or copied page has the time of the
-    # copy, so the parser refuses it when it puts no reading in the window.
-    file_time: bool = False
-
-
-def fetch_time_of(landed: LandedFile, path: Path | None = None) -> FetchTime:
-    """The landed metadata's fetched_at, else the file's modification time."""
-    recorded = landed.meta.get("fetched_at")
-    if recorded:
-        return FetchTime(parse_time(str(recorded)))
-    source = path if path is not None and path.exists() else landed.path
-    return FetchTime(datetime.fromtimestamp(source.stat().st_mtime, tz=BEIJING), file_time=True)
-
-
 def parser_for(fmt: str, landed: list[LandedFile], fetched_at: datetime | FetchTime | None
                ) -> Callable[[], ParseResult]:
     """How to parse a delivery; a bare datetime is a fetch time someone gave (trusted)."""
-    if fmt == "cnemc-water":
-        from envmon.water.sources.cnemc_water import Page, parse_pages
-
-        tolerance, max_age = fetch_settings()
-        if isinstance(fetched_at, FetchTime):
-            when = fetched_at
-        elif fetched_at is not None:
-            when = FetchTime(fetched_at)
-        else:
-            when = fetch_time_of(landed[0])
-        return partial(parse_pages, [Page(f.read_bytes(), f.name) for f in landed],
-                       fetched_at=when.at, tolerance=tolerance, max_age=max_age,
-                       fetched_at_is_file_time=when.file_time)
-    if fmt == "lab-monthly":
-        from envmon.water.sources.lab_monthly import parse_lab_monthly
-
-        if len(landed) != 1:
-            raise ValueError("lab-monthly is one file per run")
-        factor = float(domain_settings("water").get("below_detection_factor", 0.5))
-        return partial(parse_lab_monthly, landed[0].path, name=landed[0].name,
-                       below_detection_factor=factor)
-    raise ValueError(f"unknown water format {fmt!r}; known: {', '.join(FORMATS)}")
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown water format {fmt!r}; known: {', '.join(FORMATS)}")
+    return FORMATS[fmt].parse(landed, fetched_at)
 
 
 def ingest_deliveries(batches: Iterable[tuple[list[LandedFile], datetime | FetchTime | None]],

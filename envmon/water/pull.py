@@ -7,8 +7,9 @@
   failed pull (SourceError): what was landed stays, nothing partial is loaded.
 - `directory` (+ `pattern`): every matching file, one run each (files already
   loaded are recognised by their bytes and skipped).
-- demo / demo-lab: the demo generator writes the snapshot (or the month's
-  lab file) for `--at` first, as a scheduled fetch would have seen it.
+- `generator` (the demo sources, envmon.core.sources): it writes the release
+  page (or the month's lab file) for `--at` first, as a scheduled fetch
+  would have seen it; a page is then loaded as that fetch.
 """
 
 from __future__ import annotations
@@ -21,31 +22,32 @@ from envmon.core.errors import ConfigError, InputError, SourceError
 from envmon.core.landing import LandedFile, land_bytes, land_file
 from envmon.core.ledger import RunRecord
 from envmon.core.progress import Reporter
+from envmon.core.sources import directory_files, generate
 from envmon.core.timeutil import BEIJING
-from envmon.water.ingest import fetch_time_of, ingest_deliveries, progress
+from envmon.water.fetch_time import fetch_time_of
+from envmon.water.ingest import ingest_deliveries, progress
+from envmon.water.sources import FORMATS
 
 
 def pull(source: str, *, at: datetime | None = None, force: bool = False,
          data_docs: bool = True, reporter: Reporter | None = None) -> list[RunRecord]:
     cfg = source_settings("water", source)
     fmt = cfg.get("format")
-    if fmt not in ("cnemc-water", "lab-monthly"):
+    if fmt not in FORMATS:
         raise ConfigError(f"water source {source!r}: unknown format {fmt!r}")
-    if source == "demo":
-        return _run([_demo_snapshot(cfg, at)], fmt, source, cfg, force, data_docs, reporter,
-                    one_batch=True)
-    if source == "demo-lab":
-        _demo_lab(cfg, at)
+    when = (at or datetime.now(BEIJING)).astimezone(BEIJING)
+    if fmt == "cnemc-water" and cfg.get("generator"):
+        # A generated release page is one fetch at `when`, as a scheduled one would be.
+        pages = [land_bytes(path.read_bytes(), domain="water", source=source, name=path.name,
+                            meta={"origin": str(path), "fetched_at": when.isoformat()})
+                 for path in generate(cfg, when)]
+        return _run(pages, fmt, source, cfg, force, data_docs, reporter, one_batch=True)
+    generate(cfg, when)
     if fmt == "cnemc-water" and cfg.get("url"):
         pages = fetch_release(source, cfg)
         return _run(pages, fmt, source, cfg, force, data_docs, reporter, one_batch=True)
     if cfg.get("directory"):
-        directory = Path(cfg["directory"])
-        files = sorted(directory.glob(cfg.get("pattern") or "*")) if directory.is_dir() else []
-        files = [f for f in files if f.is_file() and not f.name.endswith(".meta.json")]
-        if not files:
-            raise SourceError(f"{directory}: nothing delivered matching "
-                              f"{cfg.get('pattern') or '*'}")
+        files = directory_files(cfg)
         landed = [land_file(f, domain="water", source=source) for f in files]
         return _run(landed, fmt, source, cfg, force, data_docs, reporter, one_batch=False,
                     paths=files)
@@ -108,20 +110,3 @@ def fetch_release(source: str, cfg: dict) -> list[LandedFile]:
                           f"delivered {rows} (< {coverage:.0%}): not loaded, pages kept in "
                           "landing")
     return landed
-
-
-def _demo_snapshot(cfg: dict, at: datetime | None) -> LandedFile:
-    """The demo feed's real-time page at `at`, landed as a fetch at that time."""
-    from envmon.demo.water import write_snapshot
-
-    when = (at or datetime.now(BEIJING)).astimezone(BEIJING)
-    path = write_snapshot(Path(cfg["directory"]), when)
-    return land_bytes(path.read_bytes(), domain="water", source="demo", name=path.name,
-                      meta={"origin": str(path), "fetched_at": when.isoformat()})
-
-
-def _demo_lab(cfg: dict, at: datetime | None) -> None:
-    from envmon.demo.water import write_lab_month
-
-    when = (at or datetime.now(BEIJING)).astimezone(BEIJING)
-    write_lab_month(Path(cfg["directory"]), when.year, when.month)

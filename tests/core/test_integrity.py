@@ -19,6 +19,7 @@ from envmon.air.ingest import ingest_files
 from envmon.core import lake
 from envmon.core.errors import ConfigError, InputError
 from envmon.core.landing import land_bytes, land_file
+from envmon.core.sources import Format
 from tests.support.feeds import write_china_sites
 
 ENVMON = str(Path(sys.executable).parent / "envmon")
@@ -187,7 +188,7 @@ def test_any_parser_failure_gets_a_failed_ledger_row(error: Exception, envmon_ho
     def broken(*_args, **_kwargs):
         raise error
 
-    monkeypatch.setitem(air_ingest.FORMATS, "china-sites", broken)
+    monkeypatch.setitem(air_ingest.FORMATS, "china-sites", Format("broken", broken))
     files = [write_china_sites(tmp_path / "in", f"2026100{d}", STATIONS) for d in (1, 2)]
     records = ingest_files(files, "china-sites", data_docs=False)
     assert [r.status for r in records] == ["failed", "failed"]

@@ -74,7 +74,8 @@ def test_url_template_fetches_each_day(envmon_home: Path, config_dir: Path,
 
 def test_demo_source_writes_the_day_it_is_asked_for(envmon_home: Path, config_dir: Path
                                                     ) -> None:
-    write_sources(config_dir, {"demo": {"format": "manifest-json", "generator": "demo",
+    write_sources(config_dir, {"demo": {"format": "manifest-json",
+                                        "generator": "envmon.demo.sources:hazwaste_day",
                                         "seed": 7, "directory": str(envmon_home / "feeds")}})
     [record] = pull("demo", date(2026, 10, 12), date(2026, 10, 12), data_docs=False)
     assert record.status == "ok" and record.rows_loaded > 300

@@ -1,18 +1,19 @@
 """Air-quality source adapters, one module per feed.
 
-Every file format has a parser `(path, *, name, hour_label) -> ParseResult`
+Every file format (FORMATS) has a parser `(path, *, name, hour_label) -> ParseResult`
 returning the columns of envmon.air.schema.PARSED_COLUMNS; `name` is the
 file's delivered name (landing stores files under their sha256).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from envmon.core.parsing import ParseResult
+from envmon.core.sources import Format
 
-Parser = Callable[..., ParseResult]
+if TYPE_CHECKING:
+    from envmon.core.parsing import ParseResult
 
 
 def _china_sites(path: Path, *, name: str, hour_label: str) -> ParseResult:
@@ -29,7 +30,11 @@ def _cnemc_archive(path: Path, *, name: str, hour_label: str) -> ParseResult:
     return parse_cnemc_archive(path, name=name)
 
 
-FORMATS: dict[str, Parser] = {
-    "china-sites": _china_sites,
-    "cnemc-archive": _cnemc_archive,
+# OpenAQ is not a file format: its source fetches and parses measurement
+# pages itself (envmon.air.pull).
+FORMATS: dict[str, Format] = {
+    "china-sites": Format("china_sites_YYYYMMDD.csv, one column per station", _china_sites,
+                          daily_name="china_sites_{date:%Y%m%d}.csv"),
+    "cnemc-archive": Format("one row per station-hour", _cnemc_archive,
+                            daily_name="cnemc_archive_{date:%Y%m%d}.csv"),
 }

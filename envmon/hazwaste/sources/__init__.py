@@ -7,13 +7,14 @@ delivered file name (landing stores files under their sha256) and
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from envmon.hazwaste.delivery import ManifestExport
+from envmon.core.sources import Format
 
-Reader = Callable[..., ManifestExport]
+if TYPE_CHECKING:
+    from envmon.hazwaste.delivery import ManifestExport
 
 
 def _json(path: Path, *, name: str, exported_at: datetime | None = None) -> ManifestExport:
@@ -28,4 +29,9 @@ def _csv(path: Path, *, name: str, exported_at: datetime | None = None) -> Manif
     return parse_manifest_csv(path, name=name, exported_at=exported_at)
 
 
-FORMATS: dict[str, Reader] = {"manifest-json": _json, "manifest-csv": _csv}
+FORMATS: dict[str, Format] = {
+    "manifest-json": Format("a provincial system's JSON export", _json,
+                            daily_name="manifests_{date:%Y%m%d}.json"),
+    "manifest-csv": Format("the same, one row per waste line", _csv,
+                           daily_name="manifests_{date:%Y%m%d}.csv"),
+}

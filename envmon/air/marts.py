@@ -12,7 +12,7 @@ import pandas as pd
 
 from envmon.air import schema
 from envmon.core import lake
-from envmon.core.config import domain_settings
+from envmon.core.sources import preferred_rows
 
 DAILY_STATION = "air_daily_station"
 DAILY_CITY = "air_daily_city"
@@ -39,13 +39,6 @@ def rebuild_daily(day: str) -> tuple[int, int]:
 
 def preferred_hours(hourly: pd.DataFrame) -> pd.DataFrame:
     """One row per station-hour: when sources overlap, the configured priority wins."""
-    if hourly.empty:
-        return hourly
-    priority = domain_settings("air").get("source_priority") or []
-    rank = {name: i for i, name in enumerate(priority)}
-    ranked = hourly.assign(_rank=hourly["source"].map(rank).fillna(len(rank)))
-    ranked = ranked.sort_values(["station_code", "ts", "_rank", "source"], kind="stable")
-    return ranked.drop_duplicates(["station_code", "ts"]).drop(columns=["_rank", "_part"],
-                                                               errors="ignore")
+    return preferred_rows(hourly, "air", ("station_code", "ts"))
 
 

@@ -17,11 +17,14 @@ module; what it lands goes through the same landing and ingest as these.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from envmon.core.errors import ConfigError, SourceError
 from envmon.core.landing import LandedFile, land_bytes, land_file
@@ -94,6 +97,20 @@ def directory_files(cfg: dict) -> list[Path]:
     if not files:
         raise SourceError(f"{directory}: nothing delivered matching {pattern}")
     return files
+
+
+def preferred_rows(frame: pd.DataFrame, domain: str, keys: Sequence[str]) -> pd.DataFrame:
+    """One row per key where sources overlap: the first in the domain's
+    `source_priority` wins, then sources not listed, by name (stable)."""
+    if frame.empty:
+        return frame
+    from envmon.core.config import domain_settings
+
+    priority = domain_settings(domain).get("source_priority") or []
+    rank = {name: i for i, name in enumerate(priority)}
+    ranked = frame.assign(_rank=frame["source"].map(rank).fillna(len(rank)))
+    ranked = ranked.sort_values([*keys, "_rank", "source"], kind="stable")
+    return ranked.drop_duplicates(list(keys)).drop(columns=["_rank", "_part"], errors="ignore")
 
 
 def _directory(cfg: dict) -> str:

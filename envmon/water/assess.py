@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from envmon.core.config import domain_settings
+from envmon.core.sources import preferred_rows
 from envmon.water import schema
 from envmon.water.classify import classify
 from envmon.water.reference import class_rank, load_classes, registry_values
@@ -25,15 +25,7 @@ _SECTION_ATTRS = ("section_name", "province_code", "city_code", "water_body",
 
 def preferred(readings: pd.DataFrame) -> pd.DataFrame:
     """One reading per section, time and kind of sample: the highest-priority source."""
-    if readings.empty:
-        return readings
-    priority = domain_settings("water").get("source_priority") or []
-    rank = {name: i for i, name in enumerate(priority)}
-    ranked = readings.assign(_rank=readings["source"].map(rank).fillna(len(rank)))
-    ranked = ranked.sort_values(["section_code", "ts", "sample_kind", "_rank", "source"],
-                                kind="stable")
-    return ranked.drop_duplicates(["section_code", "ts", "sample_kind"]).drop(
-        columns=["_rank", "_part"], errors="ignore")
+    return preferred_rows(readings, "water", ("section_code", "ts", "sample_kind"))
 
 
 def assess_period(readings: pd.DataFrame) -> pd.DataFrame:

@@ -73,7 +73,7 @@ class Channel:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class RetryPolicy:
     """Outbox retry policy: wait initial * factor^(attempts-1), at most max, between tries."""
 
     backoff_initial_s: float = 60.0
@@ -91,7 +91,7 @@ class AlertsConfig:
     rules: dict[str, Rule]
     channels: dict[str, Channel]
     operators: tuple[str, ...]
-    delivery: Delivery
+    delivery: RetryPolicy
     source: str = "alerts.yaml"
     message_id_domain: str = "envmon.invalid"
 
@@ -203,11 +203,11 @@ def _email_security(settings: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: ca_file is used only with security: starttls or ssl")
 
 
-def _delivery(spec: dict[str, Any], source: str) -> Delivery:
+def _delivery(spec: dict[str, Any], source: str) -> RetryPolicy:
     _only(spec, {"backoff_initial_seconds", "backoff_factor", "backoff_max_seconds",
                  "timeout_seconds"}, f"{source}: delivery")
     try:
-        policy = Delivery(
+        policy = RetryPolicy(
             backoff_initial_s=float(spec.get("backoff_initial_seconds", 60)),
             backoff_factor=float(spec.get("backoff_factor", 2)),
             backoff_max_s=float(spec.get("backoff_max_seconds", 6 * 3600)),

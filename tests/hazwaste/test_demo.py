@@ -106,12 +106,12 @@ def test_views_answer_the_questions(demo_home) -> None:
 
 
 def test_demo_summary_prints_kinds_and_flows(demo_home) -> None:
-    from envmon.hazwaste.domain import demo_summary
+    from envmon.demo.summaries import summarise_hazwaste
 
     home, _ = demo_home
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     try:
-        lines = demo_summary(con)
+        lines = summarise_hazwaste(con)
     finally:
         con.close()
     assert lines[0].startswith("hazwaste: ") and "cross-province" in lines[0]

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from envmon.demo import air as demo
+from envmon.demo import air_model
 
 TYPES = (
     "AQI",
@@ -174,13 +175,13 @@ def test_missing_cells_and_station_hour_outages(january_cells: pd.DataFrame) -> 
 def test_episode_in_every_30_day_window_of_the_cold_season() -> None:
     for seed in (1, 2026, 99):
         for season in (2024, 2025, 2026):
-            episodes = demo._episode_schedule(seed, season)
+            episodes = air_model._episode_schedule(seed, season)
             heavy = {s + k for s, plateau, _ in episodes for k in range(plateau)}
             first = date(season, 10, 1).toordinal()
             last = date(season + 1, 3, 1).toordinal() - 1
             for window in range(first, last - 29 + 1):
                 assert heavy & set(range(window, window + 30)), (seed, season, window)
-            low, high = demo.EPISODE_PLATEAU_DAYS
+            low, high = air_model.EPISODE_PLATEAU_DAYS
             assert all(low <= plateau < high for _, plateau, _ in episodes)
 
 

@@ -87,6 +87,8 @@ def report_digest(home: Path) -> dict[str, str]:
         if path.suffix == ".csv":
             text = "\n".join(sorted(text.splitlines()))
         text = re.sub(r"generated 生成 [0-9-]+ [0-9:]+ UTC", "generated", text)
+        # the checkout the report was made from ("configuration /…/config/x.yaml")
+        text = re.sub(r"\S*/config/", "config/", text)
         # wall-clock stamps (computed_at, last_seen_at): microseconds, UTC
         text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00", "<clock>", text)
         out[str(path.relative_to(home))] = _sha(text)

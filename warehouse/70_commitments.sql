@@ -3,8 +3,9 @@
 -- $ENVMON_HOME/reporting/commitment_status/<report period>.parquet; these
 -- views read those files at query time, so a report written after a build
 -- shows up without one. On a fresh home there are no files yet:
--- read_parquet(..., allow_empty = true) then returns a single dummy column,
--- and the typed empty row set in front keeps the columns and types.
+-- {{files:...}} then reads an empty placeholder with a single dummy column
+-- (core/warehouse.py), and the typed empty row set in front keeps the
+-- columns and types.
 
 -- Grain: report period (YYYY-MM) x indicator x area (city, province, region)
 -- x period (the year YYYY to date, and the month YYYY-MM where the
@@ -27,8 +28,7 @@ SELECT COLUMNS(lambda c: c <> 'empty') FROM (
            NULL::VARCHAR AS standard
     WHERE false
     UNION ALL BY NAME
-    SELECT * FROM read_parquet({{home}} || '/reporting/commitment_status/*.parquet',
-                               allow_empty = true, union_by_name = true)
+    SELECT * FROM {{files:reporting/commitment_status/*.parquet}}
 );
 
 -- Grain: indicator x area x period: the latest judgement (the most recent

@@ -1,8 +1,9 @@
 -- Alerts (envmon/alerts/store.py writes these files; docs/alerts.md).
 -- The views read the store's Parquet files at query time, so alerts raised
 -- after a build show up without one. On a fresh home the files do not exist
--- yet: read_parquet(..., allow_empty = true) then returns a single dummy
--- column, and the typed empty row set in front keeps the columns and types.
+-- yet: {{files:...}} then reads an empty placeholder with a single dummy
+-- column (core/warehouse.py), and the typed empty row set in front keeps the
+-- columns and types.
 -- Times are UTC instants (TIMESTAMPTZ).
 
 -- Grain: one row per alert key (rule, subject, period); current state.
@@ -18,7 +19,7 @@ SELECT COLUMNS(lambda c: c <> 'empty') FROM (
            NULL::VARCHAR AS last_run_id
     WHERE false
     UNION ALL BY NAME
-    SELECT * FROM read_parquet({{home}} || '/alerts/alerts.parquet', allow_empty = true)
+    SELECT * FROM {{files:alerts/alerts.parquet}}
 );
 
 -- Grain: one row per event: raised, resolved, reopened, notified (state
@@ -31,7 +32,7 @@ SELECT COLUMNS(lambda c: c <> 'empty') FROM (
            NULL::VARCHAR AS channel, NULL::INTEGER AS attempt, NULL::VARCHAR AS message
     WHERE false
     UNION ALL BY NAME
-    SELECT * FROM read_parquet({{home}} || '/alerts/alert_events.parquet', allow_empty = true)
+    SELECT * FROM {{files:alerts/alert_events.parquet}}
 );
 
 -- Grain: one row per notice x channel, with its delivery state (pending, sent).
@@ -44,5 +45,5 @@ SELECT COLUMNS(lambda c: c <> 'empty') FROM (
            NULL::VARCHAR AS last_error, NULL::TIMESTAMPTZ AS sent_at, NULL::VARCHAR AS payload
     WHERE false
     UNION ALL BY NAME
-    SELECT * FROM read_parquet({{home}} || '/alerts/outbox.parquet', allow_empty = true)
+    SELECT * FROM {{files:alerts/outbox.parquet}}
 );

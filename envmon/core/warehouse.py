@@ -33,7 +33,7 @@ from envmon.core.locks import dataset_lock
 from envmon.core.settings import WAREHOUSE_SQL_DIR, home
 
 _PLACEHOLDER = re.compile(
-    r"\{\{\s*(lake|ledger|quarantine|reference|home)(?::([a-z0-9_/]+))?\s*\}\}")
+    r"\{\{\s*(lake|ledger|quarantine|reference|home|files)(?::([a-z0-9_/.*]+))?\s*\}\}")
 _LAKE = re.compile(r"\{\{\s*lake:")
 
 
@@ -119,7 +119,8 @@ def _name_in_main(con) -> None:  # con: duckdb.DuckDBPyConnection
 
 
 def render(sql: str, tables: LakeTables) -> str:
-    """Replace {{lake:NAME}}, {{reference:NAME}}, {{ledger}}, {{quarantine}} with readers."""
+    """Replace {{lake:NAME}}, {{reference:NAME}}, {{ledger}}, {{quarantine}},
+    {{files:PATH}} (a file or glob under ENVMON_HOME) and {{home}} with readers."""
     lake = _sql_tables(tables) if _LAKE.search(sql) else {}
     return _PLACEHOLDER.sub(lambda m: _relation(m.group(1), m.group(2), lake), sql)
 
@@ -128,6 +129,8 @@ def _relation(kind: str, name: str | None, tables: dict[str, LakeTable]) -> str:
     h = home()
     if kind == "home":
         return _quote(str(h.root))
+    if kind == "files":
+        return _files_reader(h.root / name)
     if kind == "reference":
         from envmon.core.reference import reference_path
 
@@ -154,12 +157,44 @@ def _reader(directory: Path, pattern: str, schema: pa.Schema, *, hive: bool) -> 
     """
     if any(directory.glob(pattern)):
         glob = _quote(str(directory / pattern))
-        options = ", hive_partitioning = true" if hive else ""
-        return f"read_parquet({glob}, union_by_name = true{options})"
+        if not hive:
+            return f"read_parquet({glob}, union_by_name = true)"
+        reader = f"read_parquet({glob}, union_by_name = true, hive_partitioning = true)"
+        keys = sorted({p.name.split("=", 1)[0] for p in directory.glob("*=*") if p.is_dir()})
+        if not keys:
+            return reader
+        # DuckDB 1.5 answers min()/max() of a partition column from the
+        # partitions' statistics and fails there (INTERNAL Error "Attempted to
+        # access index N within vector of size N"; 1.4 and 2.0 do not). An
+        # expression over the column (coalesce) takes that shortcut away and
+        # keeps the file filters a WHERE on the column gives.
+        replaced = ", ".join(f'coalesce("{k}", NULL) AS "{k}"' for k in keys)
+        return f"(SELECT * REPLACE ({replaced}) FROM {reader})"
     empty = home().root / "lake_schemas" / f"{directory.name}.parquet"
     # Written atomically: another build may be reading it at this moment.
     write_atomic(empty, lambda tmp: pq.write_table(schema.empty_table(), tmp))
     return f"read_parquet({_quote(str(empty))})"
+
+
+def _files_reader(pattern: Path) -> str:
+    """read_parquet over files another part of envmon writes under ENVMON_HOME,
+    found at query time, empty (not an error) while none exist.
+
+    DuckDB 1.5 has no `allow_empty`: a pattern that matches nothing fails,
+    both when the view is created and when it is read. So an empty file
+    (one column `empty`, no rows; the SQL drops that column) lies in
+    `_empty/` beside the files, and the view reads `<dir>/**/<name>`: `**`
+    matches no directory too, so the real files are found whenever they
+    appear, and the owner's own reads (a file or a one-level glob) never see
+    the placeholder. Temporary files (`.name.*.tmp`) do not end in the name.
+    """
+    directory, name = pattern.parent, pattern.name
+    placeholder = directory / "_empty" / name.replace("*", "none")
+    if not placeholder.exists():
+        placeholder.parent.mkdir(parents=True, exist_ok=True)
+        empty = pa.table({"empty": pa.array([], pa.bool_())})
+        write_atomic(placeholder, lambda tmp: pq.write_table(empty, tmp))
+    return f"read_parquet({_quote(str(directory / '**' / name))}, union_by_name = true)"
 
 
 def _quote(text: str) -> str:

@@ -131,10 +131,13 @@ def duplicate_manifest_no(f: Facts) -> pd.DataFrame:
     correction links (see manifest_state.py) are different manifests under one number."""
     m = f.manifests
     counts = m.groupby("manifest_no")["version"].transform("size")
+    # The other versions in entry order: the detail (and the alert quoting it)
+    # must not depend on the order the lake's files were read in.
     hit = m[counts > 1]
+    ordered = hit.sort_values(["entered_at", "version"], kind="stable")
     detail = []
     for no, version in zip(hit["manifest_no"], hit["version"], strict=True):
-        others = hit[(hit["manifest_no"] == no) & (hit["version"] != version)]
+        others = ordered[(ordered["manifest_no"] == no) & (ordered["version"] != version)]
         detail.append("; ".join(
             f"also version {o.version}: shipper {o.shipper_id}, entered {_t(o.entered_at)}, "
             f"{o.quantity_t:.3f} t to {o.receiver_id}" for o in others.itertuples()))

@@ -1,0 +1,282 @@
+"""The lakehouse: DuckLake tables behind one connection, in two configurations.
+
+Issue 14 moves storage off our own locks onto DuckLake, DuckDB's multi-writer
+table format: a catalog database holds the tables, their snapshots and the
+list of their Parquet data files; writers commit transactions against the
+catalog, and a commit that conflicts with another writer's fails whole and is
+retried (`transact`), never half-applied.
+
+- **embedded** (the default): the catalog is a SQLite file and the data files
+  lie under ENVMON_HOME/lakehouse. SQLite lets several local processes write
+  (DuckLake retries its "database is locked"), so the parallel ingest workers
+  of one host keep working; no server is needed.
+- **shared**: ENVMON_LAKEHOUSE_CATALOG is a PostgreSQL connection string
+  (libpq keywords, e.g. `host=pg dbname=envmon user=envmon`) and
+  ENVMON_LAKEHOUSE_DATA an `s3://bucket/prefix` URL; workers on different
+  hosts share only those two services. Secrets come from the environment
+  only: the PostgreSQL password from PGPASSWORD (libpq's own variable), the
+  bucket's keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, and for an
+  S3-compatible store that is not AWS, ENVMON_S3_ENDPOINT (host:port),
+  ENVMON_S3_USE_SSL and ENVMON_S3_URL_STYLE.
+
+The extensions (ducklake, sqlite, postgres, httpfs) are DuckDB's signed
+builds from the `duckdb-extension-*` wheels in the lock, loaded from
+site-packages; autoinstall is off, so nothing is downloaded at run time.
+
+What is on it today: this module and its tests (tests/core/test_lakehouse.py,
+tests/deploy/test_lakehouse_shared.py). The ingest path, the warehouse views
+and the ledger do not use it yet: docs/lakehouse.md says what remains.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from envmon.core.errors import ConfigError
+from envmon.core.settings import home
+
+if TYPE_CHECKING:
+    import duckdb
+
+T = TypeVar("T")
+
+ALIAS = "lake"
+# One row per scope that writers claim (see `transact`); envmon's own table.
+CLAIMS = "envmon_claims"
+# Wheel module -> the extension it carries.
+EXTENSIONS = {"ducklake": "ducklake", "sqlite_scanner": "sqlite_scanner",
+              "postgres_scanner": "postgres_scanner", "httpfs": "httpfs"}
+
+
+@dataclass(frozen=True)
+class S3Store:
+    """An S3-compatible bucket; keys from the environment, never from files."""
+
+    key_id: str
+    secret: str
+    region: str
+    endpoint: str | None  # host:port of a store that is not AWS (MinIO, moto)
+    use_ssl: bool
+    url_style: str  # "path" for most S3-compatible stores, "vhost" for AWS
+
+
+@dataclass(frozen=True)
+class LakehouseSettings:
+    """Where the catalog and the data files are."""
+
+    catalog: str  # DuckLake's catalog spec: "sqlite:<file>" or "postgres:<libpq string>"
+    data_path: str  # a directory, or s3://bucket/prefix/
+    s3: S3Store | None = None
+
+    @property
+    def shared(self) -> bool:
+        return self.catalog.startswith("postgres:")
+
+    def describe(self) -> str:
+        """For logs and errors: never the password (libpq takes it from PGPASSWORD)."""
+        kind = "shared" if self.shared else "embedded"
+        return f"{kind} lakehouse: catalog {self.catalog}, data {self.data_path}"
+
+
+def settings() -> LakehouseSettings:
+    """The configuration from the environment: embedded unless a catalog is named."""
+    catalog = os.environ.get("ENVMON_LAKEHOUSE_CATALOG", "").strip()
+    data = os.environ.get("ENVMON_LAKEHOUSE_DATA", "").strip()
+    if not catalog:
+        root = home().root / "lakehouse"
+        if data:
+            raise ConfigError("ENVMON_LAKEHOUSE_DATA is set but ENVMON_LAKEHOUSE_CATALOG is "
+                              "not: the embedded lakehouse keeps its data under ENVMON_HOME")
+        return LakehouseSettings(f"sqlite:{root / 'catalog.sqlite'}", str(root / "data") + "/")
+    if "password=" in catalog.replace(" ", "").lower():
+        raise ConfigError("ENVMON_LAKEHOUSE_CATALOG holds a password: pass it in PGPASSWORD")
+    if not data:
+        raise ConfigError("ENVMON_LAKEHOUSE_CATALOG is set: ENVMON_LAKEHOUSE_DATA must say "
+                          "where the data files go (s3://bucket/prefix/)")
+    if not data.endswith("/"):
+        data += "/"
+    return LakehouseSettings(f"postgres:{catalog}", data,
+                             _s3_store() if data.startswith("s3://") else None)
+
+
+def _s3_store() -> S3Store:
+    missing = [v for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if not os.environ.get(v)]
+    if missing:
+        raise ConfigError(f"the lakehouse data are on S3 but {', '.join(missing)} "
+                          "is not set")
+    endpoint = os.environ.get("ENVMON_S3_ENDPOINT", "").strip() or None
+    use_ssl = os.environ.get("ENVMON_S3_USE_SSL", "true").strip().lower() not in ("0", "false")
+    default_style = "path" if endpoint else "vhost"
+    return S3Store(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"],
+                   os.environ.get("AWS_REGION", "us-east-1"), endpoint, use_ssl,
+                   os.environ.get("ENVMON_S3_URL_STYLE", default_style))
+
+
+def extension_file(module: str) -> Path:
+    """The extension binary a `duckdb-extension-*` wheel installed, for this DuckDB."""
+    import duckdb
+
+    try:
+        package = importlib.import_module(f"duckdb_extension_{module}")
+    except ImportError:
+        raise ConfigError(f"the wheel duckdb-extension-{module.replace('_', '-')} is not "
+                          "installed (`make install`)") from None
+    found = Path(package.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    binaries = sorted(found.glob("*.duckdb_extension"))
+    if not binaries:
+        raise ConfigError(f"duckdb-extension-{module} has no build for DuckDB "
+                          f"{duckdb.__version__} (looked in {found})")
+    return binaries[0]
+
+
+def connect(config: LakehouseSettings | None = None, *,
+            read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the lakehouse attached as `lake`.
+
+    The embedded catalog and data directory are created on first use; a
+    read-only connection needs the catalog to exist.
+    """
+    import duckdb
+
+    config = config or settings()
+    con = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                 "autoload_known_extensions": False})
+    try:
+        for module in EXTENSIONS:
+            con.execute(f"LOAD '{_quote(str(extension_file(module)))}'")
+        if config.s3 is not None:
+            con.execute(_s3_secret(config.s3))
+        if not config.shared:
+            catalog_file = Path(config.catalog.removeprefix("sqlite:"))
+            if read_only and not catalog_file.exists():
+                raise ConfigError(f"no lakehouse catalog at {catalog_file}")
+            catalog_file.parent.mkdir(parents=True, exist_ok=True)
+            Path(config.data_path).mkdir(parents=True, exist_ok=True)
+        options = [f"DATA_PATH '{_quote(config.data_path)}'"]
+        if read_only:
+            options.append("READ_ONLY")
+        con.execute(f"ATTACH 'ducklake:{_quote(config.catalog)}' AS {ALIAS} "
+                    f"({', '.join(options)})")
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
+def _s3_secret(store: S3Store) -> str:
+    parts = [f"KEY_ID '{_quote(store.key_id)}'", f"SECRET '{_quote(store.secret)}'",
+             f"REGION '{_quote(store.region)}'", f"URL_STYLE '{_quote(store.url_style)}'",
+             f"USE_SSL {'true' if store.use_ssl else 'false'}"]
+    if store.endpoint:
+        parts.append(f"ENDPOINT '{_quote(store.endpoint)}'")
+    return f"CREATE OR REPLACE SECRET envmon_lakehouse (TYPE s3, {', '.join(parts)})"
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def transact(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], T],
+             *, claims: Sequence[str] = (), attempts: int = 20,
+             backoff: float = 0.05) -> tuple[T, int]:
+    """Run `work` in one transaction; on a commit conflict, roll back and run it again.
+
+    DuckLake refuses a commit that conflicts with one another writer made since
+    this transaction began (both deleting the same rows, a table changed under
+    it) or that the embedded catalog's lock keeps out: the whole transaction
+    is undone, so running `work` again from the start is safe as long as
+    `work` only reads and writes through `con`. Returns the work's value and the number of conflicts
+    retried; after `attempts` conflicts the last one is raised.
+
+    DuckLake detects conflicts on the rows and files a transaction changed, not
+    on what it read: two transactions that each delete a key's rows (finding
+    none) and insert the key both commit, and the key is there twice
+    (tests/deploy/test_lakehouse_shared.py shows it). A transaction that
+    replaces rows therefore names the scopes it replaces (`claims`, e.g. a
+    dataset and day): it rewrites each scope's row of the claims table first,
+    so two transactions claiming one scope change the same row and the later
+    commit conflicts and runs again on what the first one wrote.
+    """
+    if claims:
+        _ensure_claim_rows(con, claims)
+    conflicts = 0
+    while True:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for scope in claims:
+                con.execute(f"DELETE FROM {ALIAS}.{CLAIMS} WHERE scope = ?", [scope])
+                con.execute(f"INSERT INTO {ALIAS}.{CLAIMS} VALUES (?)", [scope])
+            value = work(con)
+            con.execute("COMMIT")
+            return value, conflicts
+        except BaseException as exc:
+            _rollback(con)
+            if not _transient(exc):
+                raise
+            conflicts += 1
+            if conflicts >= attempts:
+                raise
+            # Randomised backoff so two writers that collided do not collide again.
+            time.sleep(random.uniform(0, backoff * min(conflicts, 10)))
+
+
+def _ensure_claim_rows(con: duckdb.DuckDBPyConnection, claims: Sequence[str]) -> None:
+    """The claims table and a row per scope, committed before the claiming
+    transaction starts: a claim conflicts only on a row both writers saw.
+    Two writers adding one scope's first row at once leave two rows; each claim
+    deletes all of them, which conflicts just the same."""
+    def add(c: duckdb.DuckDBPyConnection) -> None:
+        c.execute(f"CREATE TABLE IF NOT EXISTS {ALIAS}.{CLAIMS} (scope VARCHAR)")
+        have = {s for (s,) in c.execute(f"SELECT DISTINCT scope FROM {ALIAS}.{CLAIMS}")
+                .fetchall()}
+        missing = [s for s in dict.fromkeys(claims) if s not in have]
+        if missing:
+            c.executemany(f"INSERT INTO {ALIAS}.{CLAIMS} VALUES (?)", [[s] for s in missing])
+
+    transact(con, add)
+
+
+def _transient(exc: BaseException) -> bool:
+    """A commit conflict, or the embedded catalog busy with another writer's commit.
+
+    SQLite lets one writer commit at a time and a reader's open transaction
+    holds it off; DuckLake retries that itself for a while
+    (ducklake_max_retry_count), then raises, and a read can meet the lock too.
+    """
+    import duckdb
+
+    if isinstance(exc, duckdb.TransactionException):
+        return True
+    return isinstance(exc, duckdb.Error) and "database is locked" in str(exc)
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    import duckdb
+
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # a failed COMMIT has already ended the transaction
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One committed version of the lakehouse."""
+
+    snapshot_id: int
+    time: object  # datetime, UTC
+    changes: dict
+
+
+def snapshots(con: duckdb.DuckDBPyConnection) -> list[Snapshot]:
+    """Every snapshot, oldest first."""
+    rows = con.execute(f"SELECT snapshot_id, snapshot_time, changes "
+                       f"FROM {ALIAS}.snapshots() ORDER BY snapshot_id").fetchall()
+    return [Snapshot(int(i), t, dict(c or {})) for i, t, c in rows]

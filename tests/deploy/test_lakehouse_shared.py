@@ -1,0 +1,272 @@
+"""The shared lakehouse (issue 14): a DuckLake catalog in a real PostgreSQL
+(Debian's packages, started here) and its data files in an S3-compatible
+bucket (moto in server mode, from the lock), written by separate processes
+that share no directory, only those two services.
+
+Each "host" is a process with its own ENVMON_HOME and working directory; the
+test process is the analyst, attached read-only while they write. Under CI
+a missing PostgreSQL fails the run (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from envmon.core import lakehouse
+from tests.deploy.services import (
+    Stack,
+    Unavailable,
+    ensure_packages,
+    free_port,
+    start_postgres,
+    wait_for,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+WRITER = "tests.deploy.lakehouse_writer"
+BUCKET = "envmon-lake"
+BATCH = 20  # above DuckLake's inlining limit (10 rows), so batches become S3 files
+
+
+@dataclass
+class SharedLake:
+    env: dict[str, str]  # what a host needs: catalog, bucket, secrets
+    stack: Stack
+    s3_endpoint: str
+
+    def host_env(self, root: Path) -> dict[str, str]:
+        """A host: its own ENVMON_HOME, nothing else of the file system in common."""
+        host_home = root / "home"
+        host_home.mkdir(parents=True)
+        return {**os.environ, **self.env, "ENVMON_HOME": str(host_home)}
+
+    def objects(self) -> list[str]:
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=f"http://{self.s3_endpoint}",
+                              aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+                              aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+                              region_name="us-east-1")
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
+@pytest.fixture(scope="module")
+def shared_lake() -> Iterator[SharedLake]:
+    try:
+        ensure_packages()
+    except Unavailable as exc:
+        pytest.skip(f"PostgreSQL from Debian packages unavailable: {exc}")
+    import boto3
+
+    stack = Stack(Path(tempfile.mkdtemp(prefix="envmon-lakehouse-")))
+    try:
+        password = secrets.token_hex(16)
+        db = start_postgres(stack, password, user="envmon", name="lakehouse")
+        port = free_port()
+        stack.start("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                             "-p", str(port)], os.environ.copy())
+        endpoint = f"127.0.0.1:{port}"
+        keys = {"AWS_ACCESS_KEY_ID": "envmon-test", "AWS_SECRET_ACCESS_KEY": "not-a-secret"}
+        client = boto3.client("s3", endpoint_url=f"http://{endpoint}", region_name="us-east-1",
+                              aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+                              aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"])
+        wait_for("the S3 server", lambda: client.list_buckets() is not None, timeout=60,
+                 stack=stack)
+        client.create_bucket(Bucket=BUCKET)
+        env = {**keys,
+               "ENVMON_LAKEHOUSE_CATALOG": (f"host={db.host} port={db.port} dbname={db.name} "
+                                            f"user={db.user}"),
+               "PGPASSWORD": password,
+               "ENVMON_LAKEHOUSE_DATA": f"s3://{BUCKET}/lake/",
+               "ENVMON_S3_ENDPOINT": endpoint, "ENVMON_S3_USE_SSL": "false"}
+        yield SharedLake(env, stack, endpoint)
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def lake_env(shared_lake: SharedLake, monkeypatch: pytest.MonkeyPatch,
+             tmp_path: Path) -> SharedLake:
+    """The test process as an analyst's host, with a fresh lake.readings."""
+    for var, value in shared_lake.env.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setenv("ENVMON_HOME", str(tmp_path / "analyst"))
+    con = lakehouse.connect()
+    try:
+        con.execute("DROP TABLE IF EXISTS lake.readings")
+        con.execute("CREATE TABLE lake.readings (k INTEGER, writer VARCHAR, batch INTEGER)")
+    finally:
+        con.close()
+    return shared_lake
+
+
+def _writer(lake: SharedLake, root: Path, name: str, first: int, count: int,
+            pause: float = 0.0) -> subprocess.Popen:
+    env = lake.host_env(root / name)
+    return subprocess.Popen([sys.executable, "-m", WRITER, name, str(first), str(count),
+                             str(BATCH), str(pause)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _whole_batches(con) -> list[tuple]:
+    """(writer, batch, rows) of every batch that is not whole: none may be."""
+    return con.execute("SELECT writer, batch, count(*) FROM lake.readings GROUP BY ALL "
+                       f"HAVING count(*) <> {BATCH}").fetchall()
+
+
+def test_settings_are_shared(lake_env: SharedLake) -> None:
+    config = lakehouse.settings()
+    assert config.shared and config.data_path == f"s3://{BUCKET}/lake/"
+    assert "PGPASSWORD" not in config.catalog and lake_env.env["PGPASSWORD"] not in \
+        config.describe()
+
+
+def test_a_conflict_between_two_writers_is_retried_not_lost(lake_env: SharedLake) -> None:
+    con, other = lakehouse.connect(), lakehouse.connect()
+    try:
+        con.execute("INSERT INTO lake.readings SELECT range, 'old', 0 FROM range(10)")
+        calls = []
+
+        def upsert(c):
+            calls.append(1)
+            c.execute("DELETE FROM lake.readings WHERE k < 5")
+            if len(calls) == 1:  # another host replaces some of the same rows first
+                other.execute("BEGIN TRANSACTION")
+                other.execute("DELETE FROM lake.readings WHERE k < 3")
+                other.execute("INSERT INTO lake.readings SELECT range, 'other', 1 "
+                              "FROM range(3)")
+                other.execute("COMMIT")
+            c.execute("INSERT INTO lake.readings SELECT range, 'mine', 2 FROM range(5)")
+            return len(calls)
+
+        assert lakehouse.transact(con, upsert) == (2, 1)
+        rows = con.execute("SELECT k, writer FROM lake.readings ORDER BY k").fetchall()
+        assert rows == [(k, "mine") for k in range(5)] + [(k, "old") for k in range(5, 10)]
+    finally:
+        other.close()
+        con.close()
+
+
+def _race_on_a_new_key(con, other, claims: list[str]) -> tuple[tuple, int]:
+    """Both writers upsert key 1, which neither sees yet; `other` commits first."""
+    calls = []
+
+    def upsert(c):
+        calls.append(1)
+        c.execute("DELETE FROM lake.readings WHERE k = 1")
+        if len(calls) == 1:
+            other.execute("BEGIN TRANSACTION")
+            if claims:
+                other.execute("DELETE FROM lake.envmon_claims WHERE scope = 'readings'")
+                other.execute("INSERT INTO lake.envmon_claims VALUES ('readings')")
+            other.execute("DELETE FROM lake.readings WHERE k = 1")
+            other.execute("INSERT INTO lake.readings VALUES (1, 'other', 1)")
+            other.execute("COMMIT")
+        c.execute("INSERT INTO lake.readings VALUES (1, 'mine', 2)")
+
+    _, conflicts = lakehouse.transact(con, upsert, claims=claims)
+    return con.execute("SELECT count(*) FROM lake.readings WHERE k = 1").fetchone(), conflicts
+
+
+def test_upserts_of_a_new_key_conflict_only_through_a_claim(lake_env: SharedLake) -> None:
+    """DuckLake checks what a transaction changed, not what it read: two upserts
+    of a key neither had seen both commit (a duplicate) unless they claim their
+    scope, which makes the later one conflict and run again."""
+    con, other = lakehouse.connect(), lakehouse.connect()
+    try:
+        assert _race_on_a_new_key(con, other, []) == ((2,), 0)  # the format alone
+        con.execute("DELETE FROM lake.readings")
+        assert _race_on_a_new_key(con, other, ["readings"]) == ((1,), 1)
+        assert con.execute("SELECT writer FROM lake.readings").fetchall() == [("mine",)]
+    finally:
+        other.close()
+        con.close()
+
+
+def test_two_hosts_write_overlapping_batches_while_an_analyst_reads(
+        lake_env: SharedLake, tmp_path: Path) -> None:
+    writers = [_writer(lake_env, tmp_path, "host-a", 0, 200),
+               _writer(lake_env, tmp_path, "host-b", 100, 200)]
+    reads = 0
+    reader = lakehouse.connect(read_only=True)
+    try:
+        while any(w.poll() is None for w in writers):
+            total, distinct = reader.execute(
+                "SELECT count(*), count(DISTINCT k) FROM lake.readings").fetchone()
+            # Snapshot isolation: a reader never sees a batch's delete without its
+            # insert, nor the rows of two writers' versions of one key.
+            assert total == distinct, f"read {reads}: {total} rows, {distinct} keys"
+            assert _whole_batches(reader) == []
+            reads += 1
+            time.sleep(0.05)
+    finally:
+        reader.close()
+    outputs = [w.communicate(timeout=600) for w in writers]
+    for w, (out, err) in zip(writers, outputs, strict=True):
+        assert w.returncode == 0, f"{out}\n{err}"
+    con = lakehouse.connect(read_only=True)
+    try:
+        assert con.execute("SELECT count(*), count(DISTINCT k), min(k), max(k) "
+                           "FROM lake.readings").fetchone() == (300, 300, 0, 299)
+        assert _whole_batches(con) == []
+        owners = dict(con.execute("SELECT k, writer FROM lake.readings").fetchall())
+    finally:
+        con.close()
+    assert all(owners[k] == "host-a" for k in range(100))
+    assert all(owners[k] == "host-b" for k in range(200, 300))
+    assert reads > 0
+    files = [key for key in lake_env.objects() if key.endswith(".parquet")]
+    assert files, "no data file reached the bucket"
+    for host in ("host-a", "host-b"):  # nothing of the lake on a host's disk
+        assert not list((tmp_path / host / "home").rglob("*.parquet"))
+    conflicts = [int(out.split()[-1]) for out, _ in outputs]
+    print(f"reads {reads}, conflicts retried {conflicts}, data files {len(files)}")
+
+
+def test_kill_9_mid_load_leaves_only_whole_batches(lake_env: SharedLake,
+                                                   tmp_path: Path) -> None:
+    """A host killed between (or inside) transactions: what it committed stays,
+    what it had not committed is absent, and another host carries on."""
+    victim = _writer(lake_env, tmp_path, "victim", 0, 400, pause=0.1)
+    committed: list[int] = []
+    deadline = time.monotonic() + 300
+    while len(committed) < 3 and time.monotonic() < deadline:
+        line = victim.stdout.readline()
+        if not line:
+            break
+        if line.startswith("committed "):
+            committed.append(int(line.split()[1]))
+    assert len(committed) >= 3, victim.stderr.read()
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    con = lakehouse.connect(read_only=True)
+    try:
+        assert _whole_batches(con) == []
+        batches = {b for (b,) in con.execute("SELECT DISTINCT batch FROM lake.readings"
+                                             ).fetchall()}
+    finally:
+        con.close()
+    assert set(committed) <= batches  # every commit it announced is there
+    assert len(batches) < 400 // BATCH  # and it was killed before the end
+    survivor = _writer(lake_env, tmp_path, "survivor", 0, 400)
+    out, err = survivor.communicate(timeout=600)
+    assert survivor.returncode == 0, f"{out}\n{err}"
+    con = lakehouse.connect(read_only=True)
+    try:
+        assert con.execute("SELECT count(*), count(DISTINCT k), count(DISTINCT writer) "
+                           "FROM lake.readings").fetchone() == (400, 400, 1)
+    finally:
+        con.close()

@@ -50,9 +50,9 @@ T = TypeVar("T")
 ALIAS = "lake"
 # One row per scope that writers claim (see `transact`); envmon's own table.
 CLAIMS = "envmon_claims"
-# Wheel module -> the extension it carries.
-EXTENSIONS = {"ducklake": "ducklake", "sqlite_scanner": "sqlite_scanner",
-              "postgres_scanner": "postgres_scanner", "httpfs": "httpfs"}
+# The extensions loaded, each from its wheel `duckdb_extension_<name>`: the
+# format, the two catalogs (embedded, shared) and S3.
+EXTENSIONS = ("ducklake", "sqlite_scanner", "postgres_scanner", "httpfs")
 
 
 @dataclass(frozen=True)

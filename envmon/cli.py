@@ -123,6 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     query.set_defaults(handler=_cmd_query)
 
+    lh = sub.add_parser("lakehouse", help="the DuckLake lakehouse (docs/lakehouse.md)")
+    lh_commands = lh.add_subparsers(title="lakehouse commands", metavar="ACTION",
+                                    required=True)
+    lh_commands.add_parser(
+        "info", help="its configuration and the SQL that attaches it read-only "
+                     "from the DuckDB CLI").set_defaults(handler=_cmd_lakehouse_info)
+    snaps = lh_commands.add_parser("snapshots", help="its latest snapshots (for time travel)")
+    snaps.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    snaps.set_defaults(handler=_cmd_lakehouse_snapshots)
+
     wh = sub.add_parser("warehouse", help="rebuild warehouse.duckdb from warehouse/*.sql")
     wh.set_defaults(handler=_cmd_warehouse)
 
@@ -296,6 +306,34 @@ def _cmd_query(args: argparse.Namespace) -> int:
         raise EnvmonError(f"query failed: {str(exc).splitlines()[0]}") from exc
     finally:
         con.close()
+    return 0
+
+
+def _cmd_lakehouse_info(args: argparse.Namespace) -> int:
+    from envmon.core import lakehouse
+
+    config = lakehouse.settings()
+    print(config.describe())
+    print("-- attach read-only from the DuckDB CLI (1.5.5); with S3, fill in the keys:")
+    for line in lakehouse.attach_sql(config):
+        print(line)
+    return 0
+
+
+def _cmd_lakehouse_snapshots(args: argparse.Namespace) -> int:
+    from envmon.core import lakehouse
+
+    con = lakehouse.connect(read_only=True)
+    try:
+        history = lakehouse.snapshots(con)
+    finally:
+        con.close()
+    print("snapshot_id  time (UTC)                  changes")
+    for snap in history[-args.limit:]:
+        changes = "; ".join(f"{kind} {', '.join(map(str, what))}"
+                            for kind, what in sorted(snap.changes.items()))
+        print(f"{snap.snapshot_id:>11}  {snap.time:%Y-%m-%d %H:%M:%S.%f}  {changes}")
+    print("read one: SELECT ... FROM lake.<table> AT (VERSION => snapshot_id)")
     return 0
 
 

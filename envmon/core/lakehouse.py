@@ -170,6 +170,22 @@ def connect(config: LakehouseSettings | None = None, *,
     return con
 
 
+def attach_sql(config: LakehouseSettings | None = None) -> list[str]:
+    """The statements an analyst pastes into the DuckDB CLI (1.5.5) to attach the
+    lakehouse read-only: the same signed extension files, no download, and the
+    bucket's keys as placeholders (never their values)."""
+    config = config or settings()
+    lines = [f"LOAD '{_quote(str(extension_file(module)))}';" for module in EXTENSIONS]
+    if config.s3 is not None:
+        store = config.s3
+        masked = S3Store("<AWS_ACCESS_KEY_ID>", "<AWS_SECRET_ACCESS_KEY>", store.region,
+                         store.endpoint, store.use_ssl, store.url_style)
+        lines.append(_s3_secret(masked) + ";")
+    lines.append(f"ATTACH 'ducklake:{_quote(config.catalog)}' AS {ALIAS} "
+                 f"(DATA_PATH '{_quote(config.data_path)}', READ_ONLY);")
+    return lines
+
+
 def _s3_secret(store: S3Store) -> str:
     parts = [f"KEY_ID '{_quote(store.key_id)}'", f"SECRET '{_quote(store.secret)}'",
              f"REGION '{_quote(store.region)}'", f"URL_STYLE '{_quote(store.url_style)}'",

@@ -186,3 +186,46 @@ def test_two_local_writer_processes_upsert_overlapping_keys(envmon_home) -> None
     assert batches == []
     conflicts = sum(int(out.split()[-1]) for out, _ in results)
     print(f"conflicts retried: {conflicts}")
+
+
+def test_cli_lists_snapshots_and_prints_the_attach_sql(envmon_home, capsys) -> None:
+    from envmon.cli import main
+
+    assert main(["lakehouse", "snapshots"]) == 1  # no catalog yet: one line, exit 1
+    assert "no lakehouse catalog" in capsys.readouterr().err
+    con = lakehouse.connect()
+    con.execute("CREATE TABLE lake.t (k INTEGER)")
+    lakehouse.transact(con, lambda c: c.execute("INSERT INTO lake.t VALUES (1)"))
+    last = lakehouse.snapshots(con)[-1].snapshot_id
+    con.close()
+    assert main(["lakehouse", "snapshots", "--limit", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[1].split()[0] == str(last)
+    assert "inserted_into_table" in lines[1] or "inlined_insert" in lines[1]
+
+    assert main(["lakehouse", "info"]) == 0
+    out = capsys.readouterr().out
+    loads = [line for line in out.splitlines() if line.startswith("LOAD ")]
+    assert len(loads) == 4 and all(Path(line.split("'")[1]).is_file() for line in loads)
+    attach = out.splitlines()[-1]
+    assert attach.startswith("ATTACH 'ducklake:sqlite:") and attach.endswith("READ_ONLY);")
+    reader = duckdb.connect(config={"autoinstall_known_extensions": False})
+    try:
+        for line in out.splitlines()[2:]:  # what an analyst pastes, as pasted
+            reader.execute(line)
+        assert reader.execute("SELECT k FROM lake.t").fetchall() == [(1,)]
+    finally:
+        reader.close()
+
+
+def test_attach_sql_never_holds_the_keys(envmon_home, monkeypatch) -> None:
+    monkeypatch.setenv("ENVMON_LAKEHOUSE_CATALOG", "host=pg dbname=lake user=analyst")
+    monkeypatch.setenv("ENVMON_LAKEHOUSE_DATA", "s3://envmon/lake/")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDSECRETID")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "very-secret-key")
+    monkeypatch.setenv("ENVMON_S3_ENDPOINT", "minio:9000")
+    text = "\n".join(lakehouse.attach_sql())
+    assert "AKIDSECRETID" not in text and "very-secret-key" not in text
+    assert "KEY_ID '<AWS_ACCESS_KEY_ID>'" in text and "ENDPOINT 'minio:9000'" in text
+    assert "ATTACH 'ducklake:postgres:host=pg dbname=lake user=analyst' AS lake" in text
+

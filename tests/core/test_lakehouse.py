@@ -48,13 +48,17 @@ def test_shared_settings_refuse_what_they_cannot_use(envmon_home, monkeypatch, e
         lakehouse.settings()
 
 
+def _shared(monkeypatch, key: str, secret: str, **more: str) -> None:
+    """A shared configuration in the environment (nothing is contacted)."""
+    env = {"ENVMON_LAKEHOUSE_CATALOG": "host=pg dbname=lake user=envmon",
+           "ENVMON_LAKEHOUSE_DATA": "s3://envmon/lake", "AWS_ACCESS_KEY_ID": key,
+           "AWS_SECRET_ACCESS_KEY": secret, "ENVMON_S3_ENDPOINT": "minio:9000", **more}
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+
+
 def test_shared_settings_from_the_environment(envmon_home, monkeypatch) -> None:
-    monkeypatch.setenv("ENVMON_LAKEHOUSE_CATALOG", "host=pg dbname=lake user=envmon")
-    monkeypatch.setenv("ENVMON_LAKEHOUSE_DATA", "s3://envmon/lake")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "key")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    monkeypatch.setenv("ENVMON_S3_ENDPOINT", "minio:9000")
-    monkeypatch.setenv("ENVMON_S3_USE_SSL", "false")
+    _shared(monkeypatch, "key", "secret", ENVMON_S3_USE_SSL="false")
     config = lakehouse.settings()
     assert config.shared and config.catalog == "postgres:host=pg dbname=lake user=envmon"
     assert config.data_path == "s3://envmon/lake/"
@@ -219,13 +223,9 @@ def test_cli_lists_snapshots_and_prints_the_attach_sql(envmon_home, capsys) -> N
 
 
 def test_attach_sql_never_holds_the_keys(envmon_home, monkeypatch) -> None:
-    monkeypatch.setenv("ENVMON_LAKEHOUSE_CATALOG", "host=pg dbname=lake user=analyst")
-    monkeypatch.setenv("ENVMON_LAKEHOUSE_DATA", "s3://envmon/lake/")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDSECRETID")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "very-secret-key")
-    monkeypatch.setenv("ENVMON_S3_ENDPOINT", "minio:9000")
+    _shared(monkeypatch, "AKIDSECRETID", "very-secret-key")
     text = "\n".join(lakehouse.attach_sql())
     assert "AKIDSECRETID" not in text and "very-secret-key" not in text
     assert "KEY_ID '<AWS_ACCESS_KEY_ID>'" in text and "ENDPOINT 'minio:9000'" in text
-    assert "ATTACH 'ducklake:postgres:host=pg dbname=lake user=analyst' AS lake" in text
+    assert "ATTACH 'ducklake:postgres:host=pg dbname=lake user=envmon' AS lake" in text
 

@@ -3,7 +3,7 @@
 -- $ENVMON_HOME/reporting/commitment_status/<report period>.parquet; these
 -- views read those files at query time, so a report written after a build
 -- shows up without one. On a fresh home there are no files yet:
--- {{files:...}} then reads an empty placeholder with a single dummy column
+-- {{files:...}} then reads an empty stand-in file with a single dummy column
 -- (core/warehouse.py), and the typed empty row set in front keeps the
 -- columns and types.
 

@@ -1,7 +1,7 @@
 -- Alerts (envmon/alerts/store.py writes these files; docs/alerts.md).
 -- The views read the store's Parquet files at query time, so alerts raised
 -- after a build show up without one. On a fresh home the files do not exist
--- yet: {{files:...}} then reads an empty placeholder with a single dummy
+-- yet: {{files:...}} then reads an empty stand-in file with a single dummy
 -- column (core/warehouse.py), and the typed empty row set in front keeps the
 -- columns and types.
 -- Times are UTC instants (TIMESTAMPTZ).

@@ -144,7 +144,7 @@ def append_events(rows: list[dict[str, Any]]) -> int:
 def ensure_store() -> Path:
     """Write empty typed files for tables that do not exist yet (safe to call any time).
 
-    The warehouse views do not need this (they read a placeholder meanwhile), but a
+    The warehouse views do not need this (they read an empty stand-in file meanwhile), but a
     tool that reads the files directly finds them with the right columns.
     """
     with store_lock():

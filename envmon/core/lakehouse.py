@@ -173,7 +173,8 @@ def connect(config: LakehouseSettings | None = None, *,
 def attach_sql(config: LakehouseSettings | None = None) -> list[str]:
     """The statements an analyst pastes into the DuckDB CLI (1.5.5) to attach the
     lakehouse read-only: the same signed extension files, no download, and the
-    bucket's keys as placeholders (never their values)."""
+    bucket's keys written as <AWS_ACCESS_KEY_ID> and <AWS_SECRET_ACCESS_KEY> for the
+    analyst to fill in, never their values."""
     config = config or settings()
     lines = [f"LOAD '{_quote(str(extension_file(module)))}';" for module in EXTENSIONS]
     if config.s3 is not None:

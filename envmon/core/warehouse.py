@@ -186,14 +186,14 @@ def _files_reader(pattern: Path) -> str:
     `_empty/` beside the files, and the view reads `<dir>/**/<name>`: `**`
     matches no directory too, so the real files are found whenever they
     appear, and the owner's own reads (a file or a one-level glob) never see
-    the placeholder. Temporary files (`.name.*.tmp`) do not end in the name.
+    the stand-in. Temporary files (`.name.*.tmp`) do not end in the name.
     """
     directory, name = pattern.parent, pattern.name
-    placeholder = directory / "_empty" / name.replace("*", "none")
-    if not placeholder.exists():
-        placeholder.parent.mkdir(parents=True, exist_ok=True)
+    stand_in = directory / "_empty" / name.replace("*", "none")
+    if not stand_in.exists():
+        stand_in.parent.mkdir(parents=True, exist_ok=True)
         empty = pa.table({"empty": pa.array([], pa.bool_())})
-        write_atomic(placeholder, lambda tmp: pq.write_table(empty, tmp))
+        write_atomic(stand_in, lambda tmp: pq.write_table(empty, tmp))
     return f"read_parquet({_quote(str(directory / '**' / name))}, union_by_name = true)"
 
 

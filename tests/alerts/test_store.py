@@ -33,7 +33,7 @@ def test_fresh_home_has_typed_empty_alert_views(envmon_home: Path) -> None:
         assert types["value"] == "DOUBLE" and types["transitions"] == "INTEGER"
     finally:
         con.close()
-    # Building wrote no store file: the views' empty placeholder lies in
+    # Building wrote no store file: the views' empty stand-in file lies in
     # alerts/_empty/ (core/warehouse.py), which the store never reads.
     assert not list((envmon_home / "alerts").glob("*.parquet"))
     assert store.read("alerts") == []

@@ -90,6 +90,17 @@ def ensure_packages() -> None:
         raise Unavailable(f"apt-get install ran but {', '.join(still)} still not found")
 
 
+def require_packages(what: str) -> None:
+    """ensure_packages() for a fixture: skip with the reason when they cannot be
+    installed (a failure under CI, tests/conftest.py)."""
+    import pytest
+
+    try:
+        ensure_packages()
+    except Unavailable as exc:
+        pytest.skip(f"{what} from Debian packages unavailable: {exc}")
+
+
 @dataclass
 class Proc:
     name: str

@@ -42,9 +42,8 @@ import yaml
 from tests.deploy.services import (
     Database,
     Stack,
-    Unavailable,
-    ensure_packages,
     free_port,
+    require_packages,
     start_postgres,
     start_redis,
     wait_for,
@@ -126,10 +125,7 @@ def _home(env: dict[str, str], base: Path, component: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    try:
-        ensure_packages()
-    except Unavailable as exc:
-        pytest.skip(f"PostgreSQL/Redis from Debian packages unavailable: {exc}")
+    require_packages("PostgreSQL/Redis")
     if importlib.util.find_spec("asyncpg") is None:
         pytest.fail("asyncpg is not installed: Airflow 3 opens an async metadata engine "
                     "(postgresql+asyncpg) beside the psycopg2 one, so every component fails "

@@ -26,9 +26,8 @@ import pytest
 from envmon.core import lakehouse
 from tests.deploy.services import (
     Stack,
-    Unavailable,
-    ensure_packages,
     free_port,
+    require_packages,
     start_postgres,
     wait_for,
 )
@@ -64,10 +63,7 @@ class SharedLake:
 
 @pytest.fixture(scope="module")
 def shared_lake() -> Iterator[SharedLake]:
-    try:
-        ensure_packages()
-    except Unavailable as exc:
-        pytest.skip(f"PostgreSQL from Debian packages unavailable: {exc}")
+    require_packages("PostgreSQL")
     import boto3
 
     stack = Stack(Path(tempfile.mkdtemp(prefix="envmon-lakehouse-")))

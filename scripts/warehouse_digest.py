@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -49,9 +50,12 @@ def _text(value: object, home: str) -> str:
 
 
 def digest(home: Path, ignore: set[str]) -> dict[str, dict]:
-    import duckdb
+    # envmon's own read-only connection: with ENVMON_STORAGE=lakehouse it
+    # attaches the lakehouse the views read (the embedded one is under `home`).
+    os.environ["ENVMON_HOME"] = str(home)
+    from envmon.core.warehouse import connect_read_only
 
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = connect_read_only(home / "warehouse.duckdb")
     out: dict[str, dict] = {}
     try:
         views = con.execute(

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import pandas as pd
 import pyarrow as pa
 
-from envmon.core import lake
+from envmon.core import lake, lakehouse
 from envmon.core.checks import CheckOutcome, validate_many
 from envmon.core.errors import InputError
 from envmon.core.faults import fault_point
@@ -311,7 +311,27 @@ def _duplicate(record: RunRecord, earlier: str) -> None:
 
 def _store(loader: Loader, parsed: list[Parsed], outcomes: list[Any], *, source: str,
            options: BatchOptions) -> None:
-    """Load, quarantine, derive and record the group's deliveries (under the loader's locks)."""
+    """Load, quarantine, derive and record the group's deliveries (under the loader's locks).
+
+    On the lakehouse all of it is one transaction: another host's commit to
+    the same dataset in between makes it conflict, and it runs again from the
+    duplicate check on what that host wrote (the claim on the loader's name
+    is what makes a new key or a new delivery conflict, see lakehouse.transact).
+    """
+    if not lakehouse.active():
+        _store_once(loader, parsed, outcomes, source=source, options=options)
+        return
+
+    def attempt() -> None:
+        for p in parsed:
+            p.record.reset()
+        _store_once(loader, parsed, outcomes, source=source, options=options)
+
+    lakehouse.run(attempt, claims=[loader.name])
+
+
+def _store_once(loader: Loader, parsed: list[Parsed], outcomes: list[Any], *, source: str,
+                options: BatchOptions) -> None:
     fresh = []
     for p, outcome in zip(parsed, outcomes, strict=True):
         # Re-checked under the lock: the same bytes may have been loaded by

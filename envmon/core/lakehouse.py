@@ -23,9 +23,11 @@ The extensions (ducklake, sqlite, postgres, httpfs) are DuckDB's signed
 builds from the `duckdb-extension-*` wheels in the lock, loaded from
 site-packages; autoinstall is off, so nothing is downloaded at run time.
 
-What is on it today: this module and its tests (tests/core/test_lakehouse.py,
-tests/deploy/test_lakehouse_shared.py). The ingest path, the warehouse views
-and the ledger do not use it yet: docs/lakehouse.md says what remains.
+Storage: ENVMON_STORAGE=lakehouse puts the lake tables, marts, quarantine,
+ledger and landed bytes on the lakehouse (envmon.core.lake_tables), one
+transaction per stored group (`run`); the default, `files`, keeps today's
+Parquet files under ENVMON_HOME. docs/lakehouse.md says what is on it and
+what is not yet.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import importlib
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 ALIAS = "lake"
+# ENVMON_STORAGE: where the lake, quarantine and ledger are kept.
+STORAGES = ("files", "lakehouse")
 # One row per scope that writers claim (see `transact`); envmon's own table.
 CLAIMS = "envmon_claims"
 # The extensions loaded, each from its wheel `duckdb_extension_<name>`: the
@@ -145,29 +150,48 @@ def connect(config: LakehouseSettings | None = None, *,
     """
     import duckdb
 
-    config = config or settings()
     con = duckdb.connect(config={"autoinstall_known_extensions": False,
                                  "autoload_known_extensions": False})
     try:
-        for module in EXTENSIONS:
-            con.execute(f"LOAD '{_quote(str(extension_file(module)))}'")
-        if config.s3 is not None:
-            con.execute(_s3_secret(config.s3))
-        if not config.shared:
-            catalog_file = Path(config.catalog.removeprefix("sqlite:"))
-            if read_only and not catalog_file.exists():
-                raise ConfigError(f"no lakehouse catalog at {catalog_file}")
-            catalog_file.parent.mkdir(parents=True, exist_ok=True)
-            Path(config.data_path).mkdir(parents=True, exist_ok=True)
-        options = [f"DATA_PATH '{_quote(config.data_path)}'"]
-        if read_only:
-            options.append("READ_ONLY")
-        con.execute(f"ATTACH 'ducklake:{_quote(config.catalog)}' AS {ALIAS} "
-                    f"({', '.join(options)})")
+        attach(con, config, read_only=read_only)
     except Exception:
         con.close()
         raise
     return con
+
+
+def attach(con: duckdb.DuckDBPyConnection, config: LakehouseSettings | None = None, *,
+           read_only: bool = False) -> None:
+    """Load the extensions into `con` and attach the lakehouse there as `lake`."""
+    import duckdb
+
+    config = config or settings()
+    for module in EXTENSIONS:
+        con.execute(f"LOAD '{_quote(str(extension_file(module)))}'")
+    if config.s3 is not None:
+        con.execute(_s3_secret(config.s3))
+    if not config.shared:
+        catalog_file = Path(config.catalog.removeprefix("sqlite:"))
+        if read_only and not catalog_file.exists():
+            raise ConfigError(f"no lakehouse catalog at {catalog_file}")
+        catalog_file.parent.mkdir(parents=True, exist_ok=True)
+        Path(config.data_path).mkdir(parents=True, exist_ok=True)
+    options = [f"DATA_PATH '{_quote(config.data_path)}'"]
+    if read_only:
+        options.append("READ_ONLY")
+    statement = f"ATTACH 'ducklake:{_quote(config.catalog)}' AS {ALIAS} ({', '.join(options)})"
+    for attempt in range(_ATTACH_ATTEMPTS):
+        try:
+            con.execute(statement)
+            return
+        except duckdb.Error as exc:
+            # Two processes creating the embedded catalog at once: one waits.
+            if attempt + 1 == _ATTACH_ATTEMPTS or not _transient(exc):
+                raise
+            time.sleep(random.uniform(0.05, 0.25))
+
+
+_ATTACH_ATTEMPTS = 20
 
 
 def attach_sql(config: LakehouseSettings | None = None) -> list[str]:
@@ -281,6 +305,63 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("ROLLBACK")
     except duckdb.Error:
         pass  # a failed COMMIT has already ended the transaction
+
+
+def active() -> bool:
+    """True when ENVMON_STORAGE says the lakehouse holds the lake (default: files)."""
+    storage = os.environ.get("ENVMON_STORAGE", "files").strip() or "files"
+    if storage not in STORAGES:
+        raise ConfigError(f"ENVMON_STORAGE={storage!r}: expected one of {', '.join(STORAGES)}")
+    return storage == "lakehouse"
+
+
+class _Sessions(threading.local):
+    """Per thread: open connections by configuration, and the one in a transaction."""
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[int, LakehouseSettings], duckdb.DuckDBPyConnection] = {}
+        self.current: duckdb.DuckDBPyConnection | None = None
+
+
+_sessions = _Sessions()
+
+
+def session() -> duckdb.DuckDBPyConnection:
+    """This thread's read-write connection to the configured lakehouse.
+
+    Attaching costs tens of milliseconds (extensions, catalog), so it is kept
+    for the life of the process; keyed by pid so a forked worker opens its own.
+    """
+    key = (os.getpid(), settings())
+    con = _sessions.open.get(key)
+    if con is None:
+        con = connect(key[1])
+        con.execute("SET TimeZone = 'UTC'")
+        _sessions.open[key] = con
+    return con
+
+
+def current() -> duckdb.DuckDBPyConnection:
+    """The connection of the transaction `run` holds, else a fresh session."""
+    return _sessions.current if _sessions.current is not None else session()
+
+
+def run(work: Callable[[], T], *, claims: Sequence[str] = ()) -> T:
+    """`work()` as one transaction on this thread's session, retried on conflict.
+
+    Inside another `run` it is part of that transaction (its claims were
+    made by the outer one). `work` reads and writes through `current()` and
+    must be safe to run again from the start.
+    """
+    if _sessions.current is not None:
+        return work()
+    con = session()
+    _sessions.current = con
+    try:
+        value, _ = transact(con, lambda _c: work(), claims=claims)
+    finally:
+        _sessions.current = None
+    return value
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from envmon.core import lake_tables, lakehouse
 from envmon.core.atomic import write_atomic, write_bytes_atomic
 from envmon.core.faults import fault_point
 from envmon.core.names import checked
@@ -58,6 +59,10 @@ LEDGER_SCHEMA = pa.schema([
 ])
 
 
+# The ledger's table on the lakehouse (ENVMON_STORAGE=lakehouse).
+RUNS_TABLE = "ledger_runs"
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
@@ -86,6 +91,13 @@ class RunRecord:
                 f"{self.rows_quarantined:,} quarantined "
                 f"({sum(self.timings.values()):.1f}s, run {self.run_id})")
 
+    def reset(self) -> None:
+        """Back to before the store, for a transaction that runs again."""
+        self.finished_at = None
+        self.rows_in = self.rows_loaded = self.rows_quarantined = 0
+        self.status, self.validation_success, self.message = "ok", None, ""
+        self.partitions = []
+
     def check_balance(self) -> None:
         if self.rows_in != self.rows_loaded + self.rows_quarantined:
             raise AssertionError(
@@ -93,7 +105,7 @@ class RunRecord:
                 f"loaded {self.rows_loaded} + quarantined {self.rows_quarantined}")
 
 
-def record_run(record: RunRecord, *, keep_journal: bool = False) -> Path:
+def record_run(record: RunRecord, *, keep_journal: bool = False) -> Path | None:
     """Write the run's ledger row (one small Parquet file per run).
 
     `keep_journal` keeps the run's `started` entry: a run that stopped while
@@ -110,6 +122,11 @@ def record_run(record: RunRecord, *, keep_journal: bool = False) -> Path:
     row["timings"] = json.dumps({k: round(v, 4) for k, v in record.timings.items()})
     row["duration_s"] = (record.finished_at - record.started_at).total_seconds()
     table = pa.Table.from_pylist([row], schema=LEDGER_SCHEMA)
+    if lakehouse.active():
+        # The row commits with the run's lake writes (one transaction), so
+        # the row itself says the bytes are loaded: no marker, no journal.
+        lake_tables.append(RUNS_TABLE, table)
+        return None
     if record.status in ("ok", "incomplete"):
         _mark_loaded(record.dataset, record.sha256, record.run_id)
     fault_point("before-ledger-row")
@@ -131,6 +148,12 @@ def loaded_by(dataset: str, sha256: str) -> str | None:
     A marker whose run has no ledger row is from a run killed before it was
     recorded: those bytes are not loaded as far as the ledger knows.
     """
+    if lakehouse.active():
+        rows = lake_tables.select(
+            RUNS_TABLE, "SELECT run_id FROM {table} WHERE dataset = ? AND sha256 = ? AND "
+            "status IN ('ok', 'incomplete') ORDER BY finished_at DESC LIMIT 1",
+            [dataset, sha256])
+        return rows[0][0] if rows else None
     marker = _marker(dataset, sha256)
     if not marker.exists():
         return None
@@ -139,7 +162,12 @@ def loaded_by(dataset: str, sha256: str) -> str | None:
 
 
 def begin_writes(record: RunRecord, landed: list[Path]) -> None:
-    """Note that `record`'s run is about to write the lake and quarantine."""
+    """Note that `record`'s run is about to write the lake and quarantine.
+
+    Not on the lakehouse: there a run's writes and its row commit together,
+    and a run killed before the commit left nothing to find."""
+    if lakehouse.active():
+        return
     entry = {"run_id": record.run_id, "dataset": record.dataset, "source": record.source,
              "files": record.files, "sha256": record.sha256,
              "landed": [str(p) for p in landed],
@@ -149,13 +177,17 @@ def begin_writes(record: RunRecord, landed: list[Path]) -> None:
 
 
 def writes_began(run_id: str) -> bool:
+    if lakehouse.active():
+        return False
     return _journal(run_id).exists()
 
 
 def journal_entries() -> list[tuple[Path, dict]]:
     """Runs that began writing and were not recorded as loaded: killed, or
     stopped by a failing disk. Each entry names its dataset, sha256 and landed
-    files."""
+    files. None on the lakehouse (see begin_writes)."""
+    if lakehouse.active():
+        return []
     return [(path, json.loads(path.read_text(encoding="utf-8")))
             for path in sorted((home().ledger / "started").glob("*.json"))]
 

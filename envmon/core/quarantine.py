@@ -15,10 +15,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from envmon.core import lake_tables, lakehouse
 from envmon.core.atomic import write_atomic
 from envmon.core.names import checked
 from envmon.core.parsing import Reject
 from envmon.core.settings import home
+
+# The quarantine's table on the lakehouse (ENVMON_STORAGE=lakehouse).
+QUARANTINE_TABLE = "quarantine"
 
 QUARANTINE_SCHEMA = pa.schema([
     ("run_id", pa.string()),
@@ -69,20 +73,30 @@ def rows_from_frame(frame: pd.DataFrame, reasons: pd.Series, checks: pd.Series,
 
 
 def write_quarantine(rows: list[QuarantineRow], *, run_id: str, dataset: str, source: str,
-                     file: str, sha256: str) -> Path:
+                     file: str, sha256: str) -> Path | None:
+    if lakehouse.active():
+        lake_tables.delete(QUARANTINE_TABLE, dataset=dataset, source=source, sha256=sha256)
+        lake_tables.append(QUARANTINE_TABLE, _table(rows, run_id=run_id, dataset=dataset,
+                                                    source=source, file=file, sha256=sha256))
+        return None
     path = home().quarantine / checked(dataset, "dataset") / checked(source, "source") / \
         f"{sha256}.parquet"
     if not rows:
         path.unlink(missing_ok=True)
         return path
+    table = _table(rows, run_id=run_id, dataset=dataset, source=source, file=file, sha256=sha256)
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    return path
+
+
+def _table(rows: list[QuarantineRow], *, run_id: str, dataset: str, source: str, file: str,
+           sha256: str) -> pa.Table:
     now = datetime.now(UTC)
-    table = pa.Table.from_pylist(
+    return pa.Table.from_pylist(
         [{"run_id": run_id, "dataset": dataset, "source": source, "file": file,
           "sha256": sha256, "line": r.line, "field": r.field, "value": r.value,
           "rule": r.check, "reason": r.reason, "raw": r.raw, "quarantined_at": now}
          for r in rows], schema=QUARANTINE_SCHEMA)
-    write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-    return path
 
 
 def _isna(value: object) -> bool:

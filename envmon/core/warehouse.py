@@ -28,6 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from envmon.core import lakehouse
 from envmon.core.atomic import write_atomic
 from envmon.core.locks import dataset_lock
 from envmon.core.settings import WAREHOUSE_SQL_DIR, home
@@ -82,6 +83,10 @@ def _build(target: Path | None, tables: dict[str, LakeTable]) -> Path:
     try:
         con = duckdb.connect(str(tmp))
         try:
+            if lakehouse.active():
+                # Read-write so the first build creates the embedded catalog
+                # that read-only connections attach to.
+                lakehouse.attach(con)
             for layer in LAYERS:
                 con.execute(f"CREATE SCHEMA {layer}")
             for sql_file in sorted(WAREHOUSE_SQL_DIR.glob("*.sql")):
@@ -138,15 +143,35 @@ def _relation(kind: str, name: str | None, tables: dict[str, LakeTable]) -> str:
         path = _quote(str(reference_path(f"{name}.csv")))
         return f"read_csv({path}, header = true, all_varchar = true)"
     if kind == "ledger":
+        if lakehouse.active():
+            return _lake_table_reader(_ledger_table(), _ledger_schema())
         return _reader(h.ledger / "runs", "*.parquet", _ledger_schema(), hive=False)
     if kind == "quarantine":
+        if lakehouse.active():
+            return _lake_table_reader(_quarantine_table(), _quarantine_schema())
         return _reader(h.quarantine, "**/*.parquet", _quarantine_schema(), hive=False)
     if name not in tables:
         hint = [n for n, t in tables.items() if t.dataset == name]
         raise KeyError(f"warehouse SQL names unknown lake dataset {name!r}"
                        + (f" (lake/{name}/ is named {hint[0]} in warehouse SQL)" if hint else ""))
     table = tables[name]
+    if lakehouse.active():
+        return _lake_table_reader(table.dataset, table.schema())
     return _reader(h.dataset(table.dataset), "*/*.parquet", table.schema(), hive=True)
+
+
+def _lake_table_reader(name: str, schema: pa.Schema) -> str:
+    """The lakehouse table (without the part column), or an empty typed file
+    until the first load creates it (the build after that load reads the table)."""
+    from envmon.core import lake_tables
+
+    columns = lake_tables.columns(name)
+    if not columns:
+        return _empty_reader(name, schema)
+    relation = lake_tables.table_name(name)
+    if lake_tables.PART in columns:
+        return f"(SELECT * EXCLUDE ({lake_tables.PART}) FROM {relation})"
+    return f"(SELECT * FROM {relation})"
 
 
 def _reader(directory: Path, pattern: str, schema: pa.Schema, *, hive: bool) -> str:
@@ -170,7 +195,11 @@ def _reader(directory: Path, pattern: str, schema: pa.Schema, *, hive: bool) -> 
         # keeps the file filters a WHERE on the column gives.
         replaced = ", ".join(f'coalesce("{k}", NULL) AS "{k}"' for k in keys)
         return f"(SELECT * REPLACE ({replaced}) FROM {reader})"
-    empty = home().root / "lake_schemas" / f"{directory.name}.parquet"
+    return _empty_reader(directory.name, schema)
+
+
+def _empty_reader(name: str, schema: pa.Schema) -> str:
+    empty = home().root / "lake_schemas" / f"{name}.parquet"
     # Written atomically: another build may be reading it at this moment.
     write_atomic(empty, lambda tmp: pq.write_table(schema.empty_table(), tmp))
     return f"read_parquet({_quote(str(empty))})"
@@ -207,6 +236,18 @@ def _ledger_schema() -> pa.Schema:
     return LEDGER_SCHEMA
 
 
+def _ledger_table() -> str:
+    from envmon.core.ledger import RUNS_TABLE
+
+    return RUNS_TABLE
+
+
+def _quarantine_table() -> str:
+    from envmon.core.quarantine import QUARANTINE_TABLE
+
+    return QUARANTINE_TABLE
+
+
 def _quarantine_schema() -> pa.Schema:
     from envmon.core.quarantine import QUARANTINE_SCHEMA
 
@@ -222,7 +263,14 @@ def connect_read_only(path: Path | None = None):  # -> duckdb.DuckDBPyConnection
         from envmon.core.errors import EnvmonError
 
         raise EnvmonError(f"{path}: no warehouse yet; run `envmon demo` or an ingest first")
-    return duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect(str(path), read_only=True)
+    if lakehouse.active():
+        try:
+            lakehouse.attach(con, read_only=True)
+        except BaseException:
+            con.close()
+            raise
+    return con
 
 
 # Statement kinds SQL written by people may run on a locked connection.
@@ -284,6 +332,11 @@ def _view_directories() -> list[str]:
         # some of them (reference_path()).
         REFERENCE_DIR, reference_dir(),
     ]
+    if lakehouse.active():
+        config = lakehouse.settings()
+        directories.append(Path(config.data_path))
+        if not config.shared:
+            directories.append(Path(config.catalog.removeprefix("sqlite:")).parent)
     # allowed_directories are prefixes: the trailing separator keeps lake/
     # from also allowing lake_schemas/ or a sibling named lake2/.
     return [os.path.join(str(d), "") for d in directories]

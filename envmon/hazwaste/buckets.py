@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from envmon.core.settings import home
+from envmon.core import lake
 from envmon.hazwaste import schema
 
 KEY = ["manifest_no", "version"]
@@ -58,31 +56,16 @@ class Bucket:
 
 
 def read_dataset(dataset: str, bucket: Bucket | None = None) -> pd.DataFrame:
-    """Every part file of a lake dataset (only the bucket's numbers, if given),
-    with its partition column; rows in the order of the files."""
-    column = schema.partition_column(dataset)
-    stored = schema.arrow_schema(dataset)
-    tables = []
-    for path in part_files(dataset):
-        table = pq.read_table(path, schema=stored)
-        if bucket is not None:
-            table = table.filter(bucket.expression())
-        value = path.parent.name.split("=", 1)[1]
-        tables.append(table.append_column(column, pa.array([value] * table.num_rows,
-                                                           pa.string())))
-    if not tables:
-        return stored.append(pa.field(column, pa.string())).empty_table().to_pandas()
-    return pa.concat_tables(tables).to_pandas()
-
-
-def part_files(dataset: str) -> list[Path]:
-    return sorted(home().dataset(dataset).glob("*/*.parquet"))
+    """Every part of a lake dataset (only the bucket's numbers, if given),
+    with its partition column; rows in partition and part order."""
+    return lake.read_all(dataset, schema.partition_column(dataset), schema.arrow_schema(dataset),
+                         row_filter=None if bucket is None else bucket.expression()).to_pandas()
 
 
 def plan_buckets(per_bucket: int) -> list[Bucket]:
     """About `per_bucket` stored versions each; a power of two of them, so that
     the buckets (and which part holds a number) change only when the lake doubles."""
-    rows = sum(pq.read_metadata(path).num_rows for path in part_files(schema.MANIFESTS))
+    rows = lake.row_count(schema.MANIFESTS)
     count = 1 << max(0, math.ceil(rows / per_bucket) - 1).bit_length()
     count = min(count, 10**_SUFFIX // 2)
     return [Bucket(number, count) for number in range(count)]

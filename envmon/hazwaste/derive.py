@@ -32,15 +32,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
-from envmon.core import lake
+from envmon.core import lake, lakehouse
 from envmon.core.locks import dataset_lock, loading
-from envmon.core.settings import home
 from envmon.core.timeutil import BEIJING, BEIJING_TZ_NAME
 from envmon.hazwaste import reference, schema
 from envmon.hazwaste.anomalies import CUMULATIVE, detect, labelled
-from envmon.hazwaste.buckets import KEY, Bucket, part_files, plan_buckets, read_dataset
+from envmon.hazwaste.buckets import KEY, Bucket, plan_buckets, read_dataset
 from envmon.hazwaste.manifest_state import Shared, build
 from envmon.hazwaste.settings import load_rules
 
@@ -59,7 +57,11 @@ def refresh(as_of: datetime | None = None, bucket_manifests: int = BUCKET_MANIFE
     broken lifecycle), and two refreshes never remove each other's parts.
     """
     with loading(), dataset_lock(schema.LAKE_LOCK):
-        return _refresh(as_of, bucket_manifests)
+        # On the lakehouse, one transaction claiming what every hazardous-waste
+        # load claims: a load committed meanwhile makes it run again.
+        return lakehouse.run(lambda: _refresh(as_of, bucket_manifests),
+                             claims=[schema.LEDGER_DATASET]) if lakehouse.active() \
+            else _refresh(as_of, bucket_manifests)
 
 
 def _refresh(as_of: datetime | None, bucket_manifests: int) -> dict:
@@ -112,7 +114,7 @@ def _stage(directory: Path, bucket: Bucket, state: pd.DataFrame, found: pd.DataF
 
 def _write_buckets(directory: Path, buckets: list[Bucket], cumulative: pd.DataFrame) -> dict:
     """Each staged bucket with its cumulative findings, as parts of the lake."""
-    written: set[Path] = set()
+    written: dict[str, set[tuple[str, str]]] = {schema.STATE: set(), schema.ANOMALIES: set()}
     totals = {"manifests": 0, "versions": 0, "anomalies": 0}
     for bucket in buckets:
         state = pd.read_parquet(directory / f"state.{bucket.number}.parquet")
@@ -121,13 +123,13 @@ def _write_buckets(directory: Path, buckets: list[Bucket], cumulative: pd.DataFr
                                  _located(mine, state, state.iloc[0:0])]))
         state = _with_anomaly_counts(state, found)
         part = f"{PART}.b{bucket.number:03d}"
-        written |= _write_parts(schema.STATE, state, part)
-        written |= _write_parts(schema.ANOMALIES, found, part)
+        written[schema.STATE] |= _write_parts(schema.STATE, state, part)
+        written[schema.ANOMALIES] |= _write_parts(schema.ANOMALIES, found, part)
         totals["manifests"] += int(state["current"].sum())
         totals["versions"] += len(state)
         totals["anomalies"] += len(found)
     for dataset in (schema.STATE, schema.ANOMALIES):
-        _remove_parts_but(dataset, written)
+        _remove_parts_but(dataset, written[dataset])
     return totals
 
 
@@ -141,9 +143,9 @@ def _source_as_of() -> dict:
     """Each source's latest export time, over manifests and events (read narrow)."""
     latest: dict = {}
     for dataset in (schema.MANIFESTS, schema.EVENTS):
-        for path in part_files(dataset):
-            table = pq.read_table(path, columns=["source", "exported_at"],
-                                  schema=schema.arrow_schema(dataset))
+        table = lake.read_all(dataset, schema.partition_column(dataset),
+                              schema.arrow_schema(dataset), columns=["source", "exported_at"])
+        if table.num_rows:
             maxima = table.group_by("source").aggregate([("exported_at", "max")])
             for source, at in zip(maxima["source"].to_pylist(),
                                   maxima["exported_at_max"].to_pylist(), strict=True):
@@ -254,27 +256,25 @@ def _typed(dataset: str, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _write_parts(dataset: str, frame: pd.DataFrame, part: str) -> set[Path]:
-    """One part file per month of the frame; returns the files written."""
+def _write_parts(dataset: str, frame: pd.DataFrame, part: str) -> set[tuple[str, str]]:
+    """One part per month of the frame; returns the (month, part) written."""
     stored = schema.arrow_schema(dataset)
     written = set()
     for value, rows in _typed(dataset, frame).groupby(schema.MONTH):
-        written.add(lake.replace_partition(dataset, rows.reset_index(drop=True),
-                                           partition_col=schema.MONTH, value=str(value),
-                                           part=part, schema=stored))
+        lake.replace_partition(dataset, rows.reset_index(drop=True), partition_col=schema.MONTH,
+                               value=str(value), part=part, schema=stored)
+        written.add((str(value), part))
     return written
 
 
-def _remove_parts_but(dataset: str, keep: set[Path]) -> None:
+def _remove_parts_but(dataset: str, keep: set[tuple[str, str]]) -> None:
     """Remove the derived parts of earlier refreshes that this one did not rewrite
     (months with no rows left, buckets that no longer exist)."""
     stored = schema.arrow_schema(dataset)
-    for pattern in (f"{PART}.parquet", f"{PART}.b*.parquet"):
-        for path in home().dataset(dataset).glob(f"{schema.MONTH}=*/{pattern}"):
-            if path not in keep:
-                lake.replace_partition(dataset, pd.DataFrame(), partition_col=schema.MONTH,
-                                       value=path.parent.name.split("=", 1)[1],
-                                       part=path.stem, schema=stored)
+    for month, part in sorted(lake.parts(dataset, schema.MONTH) - keep):
+        if part == PART or part.startswith(f"{PART}.b"):
+            lake.replace_partition(dataset, pd.DataFrame(), partition_col=schema.MONTH,
+                                   value=month, part=part, schema=stored)
 
 
 def _replace_all(dataset: str, frame: pd.DataFrame) -> None:

@@ -153,9 +153,9 @@ def _stale_versions(manifests: pd.DataFrame, source: str, exported_at: datetime
     """Versions this source already stored from a later export."""
     stale: set[tuple[str, str]] = set()
     for day in manifests[schema.DAY].unique() if len(manifests) else []:
-        path = lake.partition_path(schema.MANIFESTS, schema.MONTH, str(day)[:7],
-                                   schema.day_part(source, str(day)))
-        stored = lake.read_part(path, schema.arrow_schema(schema.MANIFESTS))
+        stored = lake.read_part(schema.MANIFESTS, schema.MONTH, str(day)[:7],
+                                schema.day_part(source, str(day)),
+                                schema.arrow_schema(schema.MANIFESTS))
         later = stored[stored["exported_at"] > pd.Timestamp(exported_at)]
         stale.update(zip(later["manifest_no"], later["version"], strict=True))
     return stale
@@ -164,9 +164,8 @@ def _stale_versions(manifests: pd.DataFrame, source: str, exported_at: datetime
 def _stale_approvals(approvals: pd.DataFrame, source: str, exported_at: datetime) -> set[str]:
     stale: set[str] = set()
     for province in approvals["origin_province"].unique() if len(approvals) else []:
-        path = lake.partition_path(schema.APPROVALS, schema.APPROVAL_PARTITION, province,
-                                   source)
-        stored = lake.read_part(path, schema.arrow_schema(schema.APPROVALS))
+        stored = lake.read_part(schema.APPROVALS, schema.APPROVAL_PARTITION, province, source,
+                                schema.arrow_schema(schema.APPROVALS))
         stale.update(stored.loc[stored["exported_at"] > pd.Timestamp(exported_at),
                                 "approval_no"])
     return stale

@@ -322,7 +322,7 @@ def open_anomalies(data: ReportData, con: Any, views: set[str]) -> pd.DataFrame:
         "FROM hw_anomalies a LEFT JOIN hw_manifests m USING (manifest_no, version) "
         "WHERE a.severity = ? AND (m.entered_at IS NULL OR "
         "CAST(timezone('Asia/Shanghai', m.entered_at) AS DATE) <= ?) "
-        "ORDER BY entered DESC NULLS LAST, a.manifest_no, a.anomaly",
+        "ORDER BY entered DESC NULLS LAST, a.manifest_no, a.anomaly, a.version",
         [severity, data.month.last_day]).df()
     if data.area.level != "region":
         frame = frame[in_area(frame["o"], data.area) | in_area(frame["d"], data.area)]

@@ -11,11 +11,9 @@ readings, and a load late in the month costs what an early one does.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-from envmon.core import lake
+from envmon.core import lake, lakehouse
 from envmon.core.settings import home
 from envmon.water import schema
 
@@ -68,26 +66,25 @@ def rebuild_month(month: str) -> int:
 
 def reading_days(month: str) -> list[str]:
     """The days of `month` (YYYY-MM) that hold readings, in order."""
-    root = home().dataset(schema.READINGS)
-    return sorted(p.name.split("=", 1)[1] for p in root.glob(f"date={month}-*") if p.is_dir())
+    return lake.partition_values(schema.READINGS, "date", f"{month}-")
 
 
 def month_sums(days: list[str]) -> pd.DataFrame:
     """The daily sums of `days`, in day order (the order assess_sums needs)."""
-    frames = [lake.read_part(_sums_path(day), schema.sums_schema()) for day in days]
+    frames = [lake.read_part(schema.DAILY_SUMS, "date", day, _PART, schema.sums_schema())
+              for day in days]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=list(schema.SUMS_COLUMNS))
     return pd.concat(frames, ignore_index=True)
 
 
-def _sums_path(day: str) -> Path:
-    return lake.partition_path(schema.DAILY_SUMS, "date", day, _PART)
-
-
 def _stale(day: str) -> bool:
+    if lakehouse.active():
+        # A load and its marts commit in one transaction: never one without the other.
+        return False
     try:
-        written = _sums_path(day).stat().st_mtime_ns
+        written = lake.partition_path(schema.DAILY_SUMS, "date", day, _PART).stat().st_mtime_ns
     except FileNotFoundError:
         return True
     parts = (home().dataset(schema.READINGS) / f"date={day}").glob("*.parquet")

@@ -1,0 +1,222 @@
+"""The lake's datasets as DuckLake tables (ENVMON_STORAGE=lakehouse).
+
+The same operations as the Parquet layout of envmon.core.lake, on one table
+per dataset: the partition column is a column (and DuckLake's partition key,
+so a day's files are found without a scan), and `_part` names the source or
+producer that wrote a row, as the part file's name does on disk. Every call
+works through `lakehouse.current()`, so inside `lakehouse.run` it is part
+of that transaction; outside one it runs as its own.
+
+The partition column is DATE when its values are days (as DuckDB's hive
+partitioning types `date=2026-01-01` directories), else VARCHAR.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from envmon.core import lakehouse
+from envmon.core.names import checked
+
+if TYPE_CHECKING:
+    import duckdb
+
+PART = "_part"
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def table_name(dataset: str) -> str:
+    return f'{lakehouse.ALIAS}."{checked(dataset, "dataset")}"'
+
+
+def ensure_table(dataset: str, schema: pa.Schema, *, partitioned_by: str | None = None) -> None:
+    """Create the table from an Arrow schema (all its columns) if it is missing."""
+    con = lakehouse.current()
+    if _exists(con, dataset):
+        return
+    with _registered(con, schema.empty_table()) as name:
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table_name(dataset)} AS SELECT * FROM {name}")
+    if partitioned_by:
+        con.execute(f'ALTER TABLE {table_name(dataset)} SET PARTITIONED BY ("{partitioned_by}")')
+
+
+def upsert(dataset: str, frame: pd.DataFrame, *, partition_col: str, part: str,
+           keys: Sequence[str], schema: pa.Schema) -> list[str]:
+    """Replace the rows of `part` with the keys `frame` carries, per partition; add the rest."""
+    if frame.empty:
+        return []
+    values = frame[partition_col].astype(str)
+
+    def work() -> list[str]:
+        incoming = _stored(dataset, frame.assign(**{partition_col: values}), partition_col,
+                           part, schema)
+        con = lakehouse.current()
+        on = " AND ".join(f't."{k}" = i."{k}"' for k in (*keys, partition_col))
+        with _registered(con, incoming) as name:
+            con.execute(f"DELETE FROM {table_name(dataset)} AS t USING {name} AS i "
+                        f"WHERE t.{PART} = ? AND {on}", [part])
+            con.execute(f"INSERT INTO {table_name(dataset)} BY NAME SELECT * FROM {name}")
+        return sorted(set(values))
+
+    return lakehouse.run(work, claims=[dataset])
+
+
+def replace(dataset: str, frame: pd.DataFrame, *, partition_col: str, value: str, part: str,
+            schema: pa.Schema) -> None:
+    """Make `frame` the whole of `part` in one partition (empty: remove it)."""
+    def work() -> None:
+        con = lakehouse.current()
+        if _exists(con, dataset):
+            con.execute(f'DELETE FROM {table_name(dataset)} WHERE {PART} = ? '
+                        f'AND "{partition_col}" = ?', [part, value])
+        if not frame.empty:
+            incoming = _stored(dataset, frame.assign(**{partition_col: value}), partition_col,
+                               part, schema)
+            with _registered(con, incoming) as name:
+                con.execute(f"INSERT INTO {table_name(dataset)} BY NAME SELECT * FROM {name}")
+
+    lakehouse.run(work, claims=[dataset])
+
+
+def append(name: str, table: pa.Table) -> None:
+    """Add rows to an unpartitioned table (ledger, quarantine), creating it on first use."""
+    def work() -> None:
+        ensure_table(name, table.schema)
+        if len(table):
+            con = lakehouse.current()
+            with _registered(con, table) as rows:
+                con.execute(f"INSERT INTO {table_name(name)} BY NAME SELECT * FROM {rows}")
+
+    lakehouse.run(work)
+
+
+def delete(name: str, **equal: str) -> None:
+    """Remove the rows whose columns equal the values given (nothing if no table)."""
+    con = lakehouse.current()
+    if _exists(con, name):
+        where = " AND ".join(f'"{column}" = ?' for column in equal)
+        lakehouse.run(lambda: con.execute(f"DELETE FROM {table_name(name)} WHERE {where}",
+                                          list(equal.values())))
+
+
+def select(name: str, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+    """Rows of `sql`, where `{table}` names the table; none if it does not exist yet."""
+    con = lakehouse.current()
+    if not _exists(con, name):
+        return []
+    return con.execute(sql.format(table=table_name(name)), list(params)).fetchall()
+
+
+def read(dataset: str, partition_col: str, value: str, schema: pa.Schema, *,
+         part: str | None = None) -> pd.DataFrame:
+    """One partition's rows (of one part, or of all with their `_part`), in `schema`."""
+    con = lakehouse.current()
+    columns = list(schema.names) + ([] if part else [PART])
+    if not _exists(con, dataset):
+        return _typed(None, schema, with_part=part is None)
+    where, params = f'"{partition_col}" = ?', [value]
+    if part is not None:
+        where, params = f"{where} AND {PART} = ?", [value, part]
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    table = con.execute(f"SELECT {quoted} FROM {table_name(dataset)} WHERE {where} "
+                        f"ORDER BY {PART}", params).arrow().read_all()
+    return _typed(table, schema, with_part=part is None)
+
+
+def read_all(dataset: str, partition_col: str, schema: pa.Schema, columns: Sequence[str],
+             row_filter: pc.Expression | None) -> pa.Table:
+    """The dataset's `columns` with the partition column as text, filtered
+    batch by batch as DuckDB streams them; in partition, part and row order."""
+    fields = [schema.field(n) for n in columns] + [pa.field(partition_col, pa.string())]
+    target = pa.schema(fields)
+    con = lakehouse.current()
+    if not _exists(con, dataset):
+        return target.empty_table()
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    reader = con.execute(
+        f'SELECT {quoted}, CAST("{partition_col}" AS VARCHAR) AS "{partition_col}" '
+        f'FROM {table_name(dataset)} ORDER BY "{partition_col}", {PART}, rowid').arrow()
+    batches = []
+    for batch in reader:
+        table = pa.Table.from_batches([batch]).cast(target)
+        batches.append(table.filter(row_filter) if row_filter is not None else table)
+    return pa.concat_tables(batches) if batches else target.empty_table()
+
+
+def row_count(dataset: str) -> int:
+    rows = select(dataset, "SELECT count(*) FROM {table}")
+    return int(rows[0][0]) if rows else 0
+
+
+def parts(dataset: str, partition_col: str) -> set[tuple[str, str]]:
+    return {(v, p) for v, p in select(
+        dataset, f'SELECT DISTINCT CAST("{partition_col}" AS VARCHAR), {PART} FROM {{table}}')}
+
+
+def partition_values(dataset: str, partition_col: str, prefix: str = "") -> list[str]:
+    """The partition values holding rows, as text, sorted; only those starting with `prefix`."""
+    con = lakehouse.current()
+    if not _exists(con, dataset):
+        return []
+    rows = con.execute(f'SELECT DISTINCT CAST("{partition_col}" AS VARCHAR) AS v '
+                       f"FROM {table_name(dataset)} WHERE starts_with(v, ?) ORDER BY v",
+                       [prefix]).fetchall()
+    return [v for (v,) in rows]
+
+
+def _stored(dataset: str, frame: pd.DataFrame, partition_col: str, part: str,
+            schema: pa.Schema) -> pa.Table:
+    """The rows as the table holds them; creates the table on first use."""
+    values = frame[partition_col].astype(str)
+    day = bool(len(values)) and all(_DAY.match(v) for v in values)
+    partition_type = pa.date32() if day else pa.string()
+    table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
+    partition = pa.array(values, pa.string())
+    if day:
+        partition = partition.cast(pa.timestamp("s")).cast(pa.date32())
+    table = table.append_column(pa.field(partition_col, partition_type), partition)
+    table = table.append_column(PART, pa.array([part] * len(table), pa.string()))
+    ensure_table(dataset, table.schema, partitioned_by=partition_col)
+    return table
+
+
+def _typed(table: pa.Table | None, schema: pa.Schema, *, with_part: bool) -> pd.DataFrame:
+    fields = list(schema) + ([pa.field(PART, pa.string())] if with_part else [])
+    if table is None:
+        return pa.schema(fields).empty_table().to_pandas()
+    return table.select([f.name for f in fields]).cast(pa.schema(fields)).to_pandas()
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Iterator[str]:
+    """`table` under a name SQL on `con` can read, for the statement's time."""
+    name = "_envmon_rows"
+    con.register(name, table)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
+def columns(name: str) -> list[str]:
+    """The table's columns, in order; empty if it does not exist yet."""
+    rows = lakehouse.current().execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND table_name = ? "
+        "ORDER BY column_index", [lakehouse.ALIAS, name]).fetchall()
+    return [c for (c,) in rows]
+
+
+def _exists(con: duckdb.DuckDBPyConnection, dataset: str) -> bool:
+    # fetchall, never fetchone: a result left unread keeps its transaction
+    # open, and on the embedded catalog an open transaction holds SQLite's
+    # lock that every other writer's commit waits for.
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
+        [lakehouse.ALIAS, dataset]).fetchall()[0][0])

@@ -1,0 +1,141 @@
+"""The lake on the embedded lakehouse (ENVMON_STORAGE=lakehouse): the same
+loads as on Parquet files give the same warehouse, with nothing under lake/,
+and a load commits whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envmon.core import lakehouse
+from tests.support.feeds import write_china_sites
+
+ROOT = Path(__file__).resolve().parents[2]
+STATIONS = ["9001A", "9002A", "9016A"]
+VIEWS = ("air_hourly", "air_daily_station", "air_daily_city")
+
+
+@pytest.fixture
+def lake_home(envmon_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ENVMON_STORAGE", "lakehouse")
+    return envmon_home
+
+
+def ingest(path: Path):
+    from envmon.air.ingest import ingest_files
+
+    [record] = ingest_files([path], "china-sites")
+    return record
+
+
+def view_rows(query: str) -> list[tuple]:
+    """A view's rows (or a SELECT's), sorted, after a warehouse build."""
+    from envmon.core.warehouse import connect_read_only
+    from envmon.domains import build_warehouse
+
+    build_warehouse()
+    con = connect_read_only()
+    try:
+        sql = query if query.startswith("SELECT") else f"SELECT * FROM {query}"
+        result = con.execute(sql)
+        # Run ids are new per run: two homes loading one file differ there only.
+        keep = [i for i, d in enumerate(result.description) if d[0] != "run_id"]
+        return sorted((tuple(row[i] for i in keep) for row in result.fetchall()), key=repr)
+    finally:
+        con.close()
+
+
+def test_storage_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVMON_STORAGE", "s3")
+    with pytest.raises(Exception, match="ENVMON_STORAGE='s3'"):
+        lakehouse.active()
+
+
+def test_same_views_as_on_files_and_nothing_under_lake(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    feed = write_china_sites(tmp_path, "20261001", STATIONS)
+    seen = {}
+    for storage in ("files", "lakehouse"):
+        monkeypatch.setenv("ENVMON_HOME", str(tmp_path / storage))
+        monkeypatch.setenv("ENVMON_STORAGE", storage)
+        record = ingest(feed)
+        assert record.status == "ok", record.message
+        seen[storage] = {view: view_rows(view) for view in VIEWS}
+        seen[storage]["runs"] = view_rows(
+            "SELECT dataset, source, files, sha256, rows_in, rows_loaded, rows_quarantined, "
+            "status FROM ingest_runs")
+        seen[storage]["quarantine"] = view_rows("SELECT line, field, rule, reason FROM quarantine")
+    assert seen["lakehouse"] == seen["files"]
+    assert len(seen["files"]["air_hourly"]) == 72 and seen["files"]["air_daily_station"]
+    assert not list((tmp_path / "lakehouse" / "lake").rglob("*.parquet"))
+    assert not (tmp_path / "lakehouse" / "ledger" / "runs").exists()
+    data = list((tmp_path / "lakehouse" / "lakehouse" / "data").rglob("*.parquet"))
+    assert data, "the lakehouse wrote no data files"
+
+
+def test_same_file_twice_is_a_duplicate(lake_home: Path, tmp_path: Path) -> None:
+    path = write_china_sites(tmp_path, "20261001", STATIONS)
+    first, second = ingest(path), ingest(path)
+    assert (first.status, second.status) == ("ok", "duplicate")
+    assert first.run_id in second.message
+    assert len(view_rows("air_hourly")) == 72
+
+
+def test_a_correction_replaces_the_rows_it_carries(lake_home: Path, tmp_path: Path) -> None:
+    ingest(write_china_sites(tmp_path, "20261001", STATIONS))
+    corrected = tmp_path / "corrected"
+    corrected.mkdir()
+    ingest(write_china_sites(corrected, "20261001", STATIONS[:1],
+                             override={(h, "PM2.5", "9001A"): "90" for h in range(24)}))
+    rows = view_rows("SELECT station_code, pm25 FROM air_hourly WHERE date = DATE '2026-10-01'")
+    by_station = {}
+    for station, pm25 in rows:
+        by_station.setdefault(station, set()).add(pm25)
+    assert by_station["9001A"] == {90}
+    assert by_station["9002A"] == {40}
+    assert len(view_rows("air_hourly")) == 72
+
+
+def test_a_load_killed_before_its_commit_leaves_nothing(lake_home: Path,
+                                                        tmp_path: Path) -> None:
+    """The lake rows, marts, quarantine and ledger row are one transaction."""
+    path = write_china_sites(tmp_path, "20261001", STATIONS)
+    env = {**os.environ, "ENVMON_FAULT": "after-lake-write"}
+    killed = subprocess.run([sys.executable, "-m", "envmon.cli", "ingest", "air", "--format",
+                             "china-sites", str(path)], env=env, cwd=ROOT,
+                            capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    assert view_rows("air_hourly") == [] and view_rows("air_daily_station") == []
+    assert view_rows("ingest_runs") == []
+    again = ingest(path)
+    assert again.status == "ok", again.message
+    assert len(view_rows("air_hourly")) == 72
+    assert [r[0] for r in view_rows("SELECT status FROM ingest_runs")] == ["ok"]
+
+
+def test_two_processes_load_overlapping_files_once(lake_home: Path, tmp_path: Path) -> None:
+    days = [f"202610{d:02d}" for d in range(1, 7)]
+    for day in days:
+        write_china_sites(tmp_path, day, STATIONS)
+    files = sorted(str(p) for p in tmp_path.glob("china_sites_*.csv"))
+    # Both processes load days 3-4: each is loaded once, the other run a duplicate.
+    halves = [files[:4], files[2:]]
+    procs = [subprocess.Popen([sys.executable, "-m", "envmon.cli", "ingest", "air",
+                               "--format", "china-sites", *half], cwd=ROOT, env=dict(os.environ),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for half in halves]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    hourly = view_rows("SELECT station_code, ts FROM air_hourly")
+    assert len(hourly) == len(set(hourly)) == 72 * len(days)
+    runs = view_rows("SELECT sha256, status, rows_in, rows_loaded, rows_quarantined "
+                     "FROM ingest_runs")
+    loaded = [r for r in runs if r[1] == "ok"]
+    assert len(loaded) == len({r[0] for r in loaded}) == len(days)
+    assert sorted(r[1] for r in runs).count("duplicate") == 2
+    assert all(r[2] == r[3] + r[4] for r in runs)

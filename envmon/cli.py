@@ -7,6 +7,7 @@ import dataclasses
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     query = sub.add_parser("query", help="run read-only SQL against the warehouse")
     query.add_argument("sql", help='SQL, e.g. "SELECT * FROM ingest_runs LIMIT 5"')
     query.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    query.add_argument("--as-of", type=_as_of, metavar="TIME|SNAPSHOT",
+                       help="lakehouse only: what the warehouse said then, an ISO time "
+                            "(UTC unless it names a zone) or a snapshot id")
     query.set_defaults(handler=_cmd_query)
 
     lh = sub.add_parser("lakehouse", help="the DuckLake lakehouse (docs/lakehouse.md)")
@@ -132,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     snaps = lh_commands.add_parser("snapshots", help="its latest snapshots (for time travel)")
     snaps.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     snaps.set_defaults(handler=_cmd_lakehouse_snapshots)
+    back = lh_commands.add_parser(
+        "rollback", help="undo one run's load (its rows, marts and quarantine); the ledger "
+                         "marks it rolled_back")
+    back.add_argument("run_id", help="the run, as in ingest_runs.run_id")
+    back.set_defaults(handler=_cmd_lakehouse_rollback)
 
     wh = sub.add_parser("warehouse", help="rebuild warehouse.duckdb from warehouse/*.sql")
     wh.set_defaults(handler=_cmd_warehouse)
@@ -292,7 +301,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
     from envmon.core.warehouse import connect_locked, refuse_writes
 
     # Locked: the SQL reads the views' files and nothing else (see connect_locked).
-    con = connect_locked()
+    con = connect_locked(as_of=args.as_of)
     try:
         refuse_writes(args.sql)
         relation = con.sql(args.sql)
@@ -335,6 +344,30 @@ def _cmd_lakehouse_snapshots(args: argparse.Namespace) -> int:
         print(f"{snap.snapshot_id:>11}  {snap.time:%Y-%m-%d %H:%M:%S.%f}  {changes}")
     print("read one: SELECT ... FROM lake.<table> AT (VERSION => snapshot_id)")
     return 0
+
+
+def _cmd_lakehouse_rollback(args: argparse.Namespace) -> int:
+    from envmon.core.rollback import rollback
+    from envmon.domains import after_rollback, build_warehouse
+
+    result = rollback(args.run_id)
+    print(result.summary())
+    for line in after_rollback(result.dataset):
+        print(line)
+    build_warehouse()
+    return 0
+
+
+def _as_of(text: str) -> datetime | int:
+    """--as-of: a snapshot id, or an ISO time (naive means UTC)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give an ISO time such as "
+                                         "2026-12-01T08:00+08:00, or a snapshot id") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _cmd_warehouse(args: argparse.Namespace) -> int:

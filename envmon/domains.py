@@ -83,6 +83,25 @@ def warehouse_lake_tables() -> dict[str, warehouse.LakeTable]:
 
 
 
+def after_rollback(dataset: str) -> list[str]:
+    """Recompute what is derived outside a load's own commit, after a run of
+    `dataset` was rolled back (envmon.core.rollback); lines to print.
+
+    Air and water marts are written in the load's commit and rolled back
+    with it; the hazardous-waste refresh reads the whole lake in a commit of
+    its own, so it runs again.
+    """
+    from envmon.hazwaste import schema as hazwaste_schema
+
+    if dataset != hazwaste_schema.LEDGER_DATASET:
+        return []
+    from envmon.hazwaste.derive import refresh
+
+    summary = refresh()
+    return [f"hazwaste: {summary['manifests']:,} manifests, {summary['anomalies']:,} "
+            "anomalies recomputed"]
+
+
 def build_warehouse(target: Path | None = None) -> Path:
     """Rebuild warehouse.duckdb (or `target`) over every domain's lake tables."""
     return warehouse.build(warehouse_lake_tables(), target)

@@ -39,6 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -161,8 +162,12 @@ def connect(config: LakehouseSettings | None = None, *,
 
 
 def attach(con: duckdb.DuckDBPyConnection, config: LakehouseSettings | None = None, *,
-           read_only: bool = False) -> None:
-    """Load the extensions into `con` and attach the lakehouse there as `lake`."""
+           read_only: bool = False, as_of: datetime | int | None = None) -> None:
+    """Load the extensions into `con` and attach the lakehouse there as `lake`.
+
+    `as_of` (read-only): the lakehouse as it was at that time (a datetime) or
+    snapshot (an int): every view over it then says what it said then.
+    """
     import duckdb
 
     config = config or settings()
@@ -179,6 +184,10 @@ def attach(con: duckdb.DuckDBPyConnection, config: LakehouseSettings | None = No
     options = [f"DATA_PATH '{_quote(config.data_path)}'"]
     if read_only:
         options.append("READ_ONLY")
+    if isinstance(as_of, int):
+        options.append(f"SNAPSHOT_VERSION {as_of}")
+    elif as_of is not None:
+        options.append(f"SNAPSHOT_TIME '{as_of.isoformat()}'")
     statement = f"ATTACH 'ducklake:{_quote(config.catalog)}' AS {ALIAS} ({', '.join(options)})"
     for attempt in range(_ATTACH_ATTEMPTS):
         try:

@@ -36,8 +36,9 @@ from envmon.core.settings import home
 # ok: loaded and every check passed; incomplete: loaded, but a batch-level
 # check (completeness) failed; failed: nothing loaded (unreadable file, or a
 # fatal check sent the whole batch to quarantine); duplicate: these exact
-# bytes were already loaded, nothing done.
-STATUSES = ("ok", "incomplete", "failed", "duplicate")
+# bytes were already loaded, nothing done; rolled_back: loaded, then undone
+# on the lakehouse (envmon.core.rollback), so no longer counted as loaded.
+STATUSES = ("ok", "incomplete", "failed", "duplicate", "rolled_back")
 
 LEDGER_SCHEMA = pa.schema([
     ("run_id", pa.string()),

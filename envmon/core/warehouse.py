@@ -23,6 +23,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -254,8 +255,12 @@ def _quarantine_schema() -> pa.Schema:
     return QUARANTINE_SCHEMA
 
 
-def connect_read_only(path: Path | None = None):  # -> duckdb.DuckDBPyConnection
-    """A read-only connection, as analysts open it."""
+def connect_read_only(path: Path | None = None, *, as_of: datetime | int | None = None):
+    """A read-only connection, as analysts open it (a duckdb.DuckDBPyConnection).
+
+    `as_of` (lakehouse only): the views read the lakehouse as it was then, a
+    time or a snapshot id (`envmon lakehouse snapshots`).
+    """
     import duckdb
 
     path = path or home().warehouse
@@ -263,10 +268,15 @@ def connect_read_only(path: Path | None = None):  # -> duckdb.DuckDBPyConnection
         from envmon.core.errors import EnvmonError
 
         raise EnvmonError(f"{path}: no warehouse yet; run `envmon demo` or an ingest first")
+    if as_of is not None and not lakehouse.active():
+        from envmon.core.errors import EnvmonError
+
+        raise EnvmonError("reading the warehouse as of a past time needs the lakehouse "
+                          "(ENVMON_STORAGE=lakehouse): Parquet files keep no history")
     con = duckdb.connect(str(path), read_only=True)
     if lakehouse.active():
         try:
-            lakehouse.attach(con, read_only=True)
+            lakehouse.attach(con, read_only=True, as_of=as_of)
         except BaseException:
             con.close()
             raise
@@ -283,7 +293,7 @@ READING_STATEMENTS = ("SELECT", "SET")
 _CHANGEABLE_SETTINGS = ("TimeZone",)
 
 
-def connect_locked(path: Path | None = None):  # -> duckdb.DuckDBPyConnection
+def connect_locked(path: Path | None = None, *, as_of: datetime | int | None = None):
     """A read-only connection for SQL people write (`envmon query`, alert rules).
 
     It reads the files the warehouse views read and no other: DuckDB's
@@ -291,7 +301,7 @@ def connect_locked(path: Path | None = None):  # -> duckdb.DuckDBPyConnection
     exceptions, and the configuration is locked so SQL cannot turn it back
     on. Pair it with `refuse_writes(sql)`.
     """
-    con = connect_read_only(path)
+    con = connect_read_only(path, as_of=as_of)
     try:
         con.execute(f"SET allowed_directories = [{_sql_list(_view_directories())}]")
         con.execute(f"SET allowed_configs = [{_sql_list(_CHANGEABLE_SETTINGS)}]")

@@ -139,3 +139,77 @@ def test_two_processes_load_overlapping_files_once(lake_home: Path, tmp_path: Pa
     assert len(loaded) == len({r[0] for r in loaded}) == len(days)
     assert sorted(r[1] for r in runs).count("duplicate") == 2
     assert all(r[2] == r[3] + r[4] for r in runs)
+
+
+def _pm25_of_9001a() -> set:
+    return {v for (v,) in view_rows("SELECT pm25 FROM air_hourly WHERE station_code = '9001A'")}
+
+
+def _corrected(tmp_path: Path) -> Path:
+    directory = tmp_path / "corrected"
+    directory.mkdir(exist_ok=True)
+    return write_china_sites(directory, "20261001", STATIONS[:1],
+                             override={(h, "PM2.5", "9001A"): "90" for h in range(24)})
+
+
+def test_rollback_of_a_correction_puts_back_what_it_replaced(lake_home: Path,
+                                                             tmp_path: Path) -> None:
+    from envmon.core.rollback import rollback
+
+    first = ingest(write_china_sites(tmp_path, "20261001", STATIONS))
+    daily_before = view_rows("air_daily_station")
+    correction = ingest(_corrected(tmp_path))
+    assert _pm25_of_9001a() == {90}
+    assert view_rows("air_daily_station") != daily_before
+
+    # The first run's rows were replaced by the correction: not alone.
+    with pytest.raises(Exception, match=f"later runs changed rows it wrote.*{correction.run_id}"):
+        rollback(first.run_id)
+    result = rollback(correction.run_id)
+    assert result.tables["air_hourly"] == (24, 24)
+    assert _pm25_of_9001a() == {40}
+    assert view_rows("air_daily_station") == daily_before
+    statuses = dict(view_rows("SELECT run_id AS run, status FROM ingest_runs"))
+    assert statuses == {first.run_id: "ok", correction.run_id: "rolled_back"}
+    with pytest.raises(Exception, match="already rolled back"):
+        rollback(correction.run_id)
+    # The bytes are no longer counted as loaded: the same file loads again.
+    again = ingest(_corrected(tmp_path))
+    assert again.status == "ok" and _pm25_of_9001a() == {90}
+
+
+def test_the_warehouse_as_of_a_past_snapshot(lake_home: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    from envmon.cli import main
+    from envmon.core.warehouse import connect_read_only
+
+    ingest(write_china_sites(tmp_path, "20261001", STATIONS))
+    con = lakehouse.connect(read_only=True)
+    try:
+        before = lakehouse.snapshots(con)[-1].snapshot_id
+    finally:
+        con.close()
+    ingest(_corrected(tmp_path))
+    assert _pm25_of_9001a() == {90}
+    past = connect_read_only(as_of=before)
+    try:
+        assert {v for (v,) in past.execute(
+            "SELECT DISTINCT pm25 FROM air_hourly WHERE station_code = '9001A'").fetchall()} \
+            == {40}
+    finally:
+        past.close()
+    sql = "SELECT DISTINCT pm25 FROM air_hourly WHERE station_code = '9001A'"
+    assert main(["query", "--csv", "--as-of", str(before), sql]) == 0
+    assert capsys.readouterr().out.split() == ["pm25", "40.0"]
+    assert main(["query", "--csv", sql]) == 0
+    assert capsys.readouterr().out.split() == ["pm25", "90.0"]
+
+
+def test_as_of_needs_the_lakehouse(envmon_home: Path, tmp_path: Path) -> None:
+    from envmon.core.errors import EnvmonError
+    from envmon.core.warehouse import connect_read_only
+
+    ingest(write_china_sites(tmp_path, "20261001", STATIONS))
+    view_rows("air_hourly")
+    with pytest.raises(EnvmonError, match="needs the lakehouse"):
+        connect_read_only(as_of=1)

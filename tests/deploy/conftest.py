@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# The shared lakehouse (PostgreSQL catalog, S3 bucket), once per test module.
+from tests.deploy.shared_lake import shared_lake  # noqa: F401 - a fixture
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(

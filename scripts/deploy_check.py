@@ -8,7 +8,9 @@ Fails (exit 1, one line per problem) before any DAG runs when:
   a source it does not define;
 - a scheduled source names an environment variable for its secret
   (`*_env`, e.g. `api_key_env: OPENAQ_API_KEY`) that is not set;
-- ENVMON_REFERENCE_DIR is set but is not a directory.
+- ENVMON_REFERENCE_DIR is set but is not a directory;
+- ENVMON_STORAGE=lakehouse and the lakehouse cannot be attached and written
+  (catalog unreachable, wrong password, bucket missing or keys refused).
 
     python scripts/deploy_check.py
 """
@@ -85,11 +87,39 @@ def check_reference() -> list[str]:
     return [] if len(stations) else ["the air station registry is empty"]
 
 
+def check_lakehouse() -> list[str]:
+    """With ENVMON_STORAGE=lakehouse: attach it and commit a claim row (which
+    writes the catalog); the first check of a new deployment creates the catalog."""
+    from envmon.core import lakehouse
+    from envmon.core.errors import ConfigError
+
+    try:
+        if not lakehouse.active():
+            return []
+        config = lakehouse.settings()
+        con = lakehouse.connect(config)
+        try:
+            lakehouse.transact(con, lambda c: None, claims=["deploy_check"])
+            # A claim is inlined in the catalog: write and read a file where
+            # the data files go, so a missing bucket or refused keys show here.
+            probe = f"{config.data_path}_deploy_check.parquet".replace("'", "''")
+            con.execute(f"COPY (SELECT 1 AS ok) TO '{probe}' (FORMAT parquet)")
+            con.execute(f"SELECT * FROM read_parquet('{probe}')").fetchall()
+        finally:
+            con.close()
+    except ConfigError as exc:
+        return [str(exc)]
+    except Exception as exc:  # noqa: BLE001 - duckdb raises many types; say which and why
+        return [f"lakehouse ({config.describe()}): {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0]}"]
+    return []
+
+
 def main() -> int:
     from envmon.core.settings import home
 
     root = home().root
-    problems = check_home(root) + check_config() + check_reference()
+    problems = check_home(root) + check_config() + check_reference() + check_lakehouse()
     for problem in problems:
         print(f"deploy_check: {problem}", file=sys.stderr)
     if problems:

@@ -23,7 +23,7 @@ from envmon.core import lake, lakehouse
 from envmon.core.checks import CheckOutcome, validate_many
 from envmon.core.errors import InputError
 from envmon.core.faults import fault_point
-from envmon.core.landing import LandedFile
+from envmon.core.landing import LandedFile, keep_in_lakehouse, prepare_lakehouse_landing
 from envmon.core.ledger import (
     RunRecord,
     begin_writes,
@@ -283,7 +283,7 @@ def _load_group(loader: Loader, group: list[Delivery], records: list[RunRecord],
                 result = delivery.parse()
         except Exception as exc:  # noqa: BLE001 - any parser failure is this file's, not the batch's
             record.status, record.message = "failed", failure_message(exc)
-            record_run(record)
+            _record_unreadable(loader, record, delivery.landed)
             continue
         taken[sha] = record.run_id
         parsed.append(Parsed(record, result, delivery.landed))
@@ -301,6 +301,21 @@ def _load_group(loader: Loader, group: list[Delivery], records: list[RunRecord],
         for name, shared in loader.locks(parsed, source):
             held.enter_context(dataset_lock(name, shared=shared))
         _store(loader, parsed, outcomes, source=source, options=options)
+
+
+def _record_unreadable(loader: Loader, record: RunRecord, landed: list[LandedFile]) -> None:
+    """The ledger row of a delivery that did not parse; on the lakehouse its
+    bytes are kept there in the same commit, as a load's are."""
+    if not lakehouse.active():
+        record_run(record)
+        return
+
+    def attempt() -> None:
+        keep_in_lakehouse(landed)
+        record_run(record)
+
+    prepare_lakehouse_landing()
+    lakehouse.run(attempt, claims=[loader.name])
 
 
 def _duplicate(record: RunRecord, earlier: str) -> None:
@@ -325,8 +340,10 @@ def _store(loader: Loader, parsed: list[Parsed], outcomes: list[Any], *, source:
     def attempt() -> None:
         for p in parsed:
             p.record.reset()
+        keep_in_lakehouse([f for p in parsed for f in p.landed])
         _store_once(loader, parsed, outcomes, source=source, options=options)
 
+    prepare_lakehouse_landing()
     lakehouse.run(attempt, claims=[loader.name])
 
 

@@ -36,8 +36,24 @@ def table_name(dataset: str) -> str:
     return f'{lakehouse.ALIAS}."{checked(dataset, "dataset")}"'
 
 
-def ensure_table(dataset: str, schema: pa.Schema, *, partitioned_by: str | None = None) -> None:
-    """Create the table from an Arrow schema (all its columns) if it is missing."""
+def ensure_table(dataset: str, schema: pa.Schema, *, partitioned_by: str | None = None,
+                 inline: bool = True) -> None:
+    """Create the table from an Arrow schema (all its columns) if it is missing.
+
+    `inline=False`: small inserts go to data files too, not into the catalog
+    (DuckLake inlines up to 10 rows there by default; raw deliveries of a
+    few megabytes each do not belong in PostgreSQL). DuckLake sets a table's
+    options only once the table is committed, so such a table is created in
+    a transaction of its own, outside any `lakehouse.run`.
+    """
+    if not inline:
+        if _exists(lakehouse.current(), dataset):
+            return
+        lakehouse.run(lambda: ensure_table(dataset, schema))
+        lakehouse.run(lambda: lakehouse.current().execute(
+            f"CALL {lakehouse.ALIAS}.set_option('data_inlining_row_limit', 0, "
+            "table_name => ?)", [dataset]))
+        return
     con = lakehouse.current()
     if _exists(con, dataset):
         return
@@ -45,6 +61,7 @@ def ensure_table(dataset: str, schema: pa.Schema, *, partitioned_by: str | None 
         con.execute(f"CREATE TABLE IF NOT EXISTS {table_name(dataset)} AS SELECT * FROM {name}")
     if partitioned_by:
         con.execute(f'ALTER TABLE {table_name(dataset)} SET PARTITIONED BY ("{partitioned_by}")')
+
 
 
 def upsert(dataset: str, frame: pd.DataFrame, *, partition_col: str, part: str,
@@ -58,12 +75,21 @@ def upsert(dataset: str, frame: pd.DataFrame, *, partition_col: str, part: str,
         incoming = _stored(dataset, frame.assign(**{partition_col: values}), partition_col,
                            part, schema)
         con = lakehouse.current()
-        on = " AND ".join(f't."{k}" = i."{k}"' for k in (*keys, partition_col))
+        touched = sorted(set(values))
+        # The partitions as constants, so DuckLake reads only their files (a
+        # join alone scans the whole table, and a backfill grows quadratic).
+        within = f'IN ({", ".join("?" for _ in touched)})'
+        params = [part, *touched]
         with _registered(con, incoming) as name:
-            con.execute(f"DELETE FROM {table_name(dataset)} AS t USING {name} AS i "
-                        f"WHERE t.{PART} = ? AND {on}", [part])
+            held = con.execute(f'SELECT count(*) FROM {table_name(dataset)} WHERE {PART} = ? '
+                               f'AND "{partition_col}" {within}', params).fetchall()[0][0]
+            if held:
+                on = " AND ".join(f't."{k}" = i."{k}"' for k in keys)
+                con.execute(f"DELETE FROM {table_name(dataset)} AS t USING {name} AS i "
+                            f'WHERE t.{PART} = ? AND t."{partition_col}" {within} '
+                            f'AND t."{partition_col}" = i."{partition_col}" AND {on}', params)
             con.execute(f"INSERT INTO {table_name(dataset)} BY NAME SELECT * FROM {name}")
-        return sorted(set(values))
+        return touched
 
     return lakehouse.run(work, claims=[dataset])
 

@@ -194,8 +194,12 @@ def attach(con: duckdb.DuckDBPyConnection, config: LakehouseSettings | None = No
             con.execute(statement)
             return
         except duckdb.Error as exc:
-            # Two processes creating the embedded catalog at once: one waits.
-            if attempt + 1 == _ATTACH_ATTEMPTS or not _transient(exc):
+            # Two processes creating a new catalog at once: SQLite's lock, or
+            # PostgreSQL refusing the second CREATE TABLE of the metadata
+            # ("duplicate key value ... pg_type_typname_nsp_index"). Once
+            # the first has made it, attaching again finds it.
+            racing = "Failed to initialize DuckLake" in str(exc)
+            if attempt + 1 == _ATTACH_ATTEMPTS or not (racing or _transient(exc)):
                 raise
             time.sleep(random.uniform(0.05, 0.25))
 
@@ -235,7 +239,7 @@ def _quote(text: str) -> str:
 
 def transact(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], T],
              *, claims: Sequence[str] = (), attempts: int = 20,
-             backoff: float = 0.05) -> tuple[T, int]:
+             backoff: float = 0.05, known_claims: set[str] | None = None) -> tuple[T, int]:
     """Run `work` in one transaction; on a commit conflict, roll back and run it again.
 
     DuckLake refuses a commit that conflicts with one another writer made since
@@ -253,9 +257,11 @@ def transact(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConn
     dataset and day): it rewrites each scope's row of the claims table first,
     so two transactions claiming one scope change the same row and the later
     commit conflicts and runs again on what the first one wrote.
+    `known_claims`: the scopes whose rows this connection already saw (kept
+    by `run` per session), so their rows are not looked up again.
     """
     if claims:
-        _ensure_claim_rows(con, claims)
+        _ensure_claim_rows(con, claims, known_claims)
     conflicts = 0
     while True:
         con.execute("BEGIN TRANSACTION")
@@ -277,11 +283,17 @@ def transact(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConn
             time.sleep(random.uniform(0, backoff * min(conflicts, 10)))
 
 
-def _ensure_claim_rows(con: duckdb.DuckDBPyConnection, claims: Sequence[str]) -> None:
+def _ensure_claim_rows(con: duckdb.DuckDBPyConnection, claims: Sequence[str],
+                       known: set[str] | None) -> None:
     """The claims table and a row per scope, committed before the claiming
     transaction starts: a claim conflicts only on a row both writers saw.
     Two writers adding one scope's first row at once leave two rows; each claim
     deletes all of them, which conflicts just the same."""
+    if known is not None and known.issuperset(claims):
+        # A scope's row, once committed, is never removed (a claim rewrites
+        # it in place): a session that has seen it need not look again.
+        return
+
     def add(c: duckdb.DuckDBPyConnection) -> None:
         c.execute(f"CREATE TABLE IF NOT EXISTS {ALIAS}.{CLAIMS} (scope VARCHAR)")
         have = {s for (s,) in c.execute(f"SELECT DISTINCT scope FROM {ALIAS}.{CLAIMS}")
@@ -291,6 +303,8 @@ def _ensure_claim_rows(con: duckdb.DuckDBPyConnection, claims: Sequence[str]) ->
             c.executemany(f"INSERT INTO {ALIAS}.{CLAIMS} VALUES (?)", [[s] for s in missing])
 
     transact(con, add)
+    if known is not None:
+        known.update(claims)
 
 
 def _transient(exc: BaseException) -> bool:
@@ -329,6 +343,7 @@ class _Sessions(threading.local):
 
     def __init__(self) -> None:
         self.open: dict[tuple[int, LakehouseSettings], duckdb.DuckDBPyConnection] = {}
+        self.claimed: dict[tuple[int, LakehouseSettings], set[str]] = {}
         self.current: duckdb.DuckDBPyConnection | None = None
 
 
@@ -367,7 +382,8 @@ def run(work: Callable[[], T], *, claims: Sequence[str] = ()) -> T:
     con = session()
     _sessions.current = con
     try:
-        value, _ = transact(con, lambda _c: work(), claims=claims)
+        known = _sessions.claimed.setdefault((os.getpid(), settings()), set())
+        value, _ = transact(con, lambda _c: work(), claims=claims, known_claims=known)
     finally:
         _sessions.current = None
     return value

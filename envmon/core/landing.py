@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
+
+from envmon.core import lake_tables
 from envmon.core.atomic import write_bytes_atomic
 from envmon.core.errors import InputError
 from envmon.core.names import checked
@@ -25,6 +28,8 @@ class LandedFile:
     sha256: str
     name: str
     meta: dict
+    domain: str = ""
+    source: str = ""
 
     def read_bytes(self) -> bytes:
         return self.path.read_bytes()
@@ -51,7 +56,50 @@ def land_bytes(data: bytes, *, domain: str, source: str, name: str, meta: dict |
         write_bytes_atomic(sidecar, json.dumps(info, ensure_ascii=False, indent=1).encode())
     else:
         info = json.loads(sidecar.read_text())
-    return LandedFile(path=target, sha256=digest, name=name, meta=info)
+    return LandedFile(path=target, sha256=digest, name=name, meta=info, domain=domain,
+                      source=source)
+
+
+# Landing on the lakehouse (ENVMON_STORAGE=lakehouse): every delivery's bytes
+# once per domain and source, whichever host received them.
+LANDING_TABLE = "landing"
+LANDING_SCHEMA = pa.schema([
+    ("domain", pa.string()),
+    ("source", pa.string()),
+    ("sha256", pa.string()),
+    ("name", pa.string()),
+    ("bytes", pa.binary()),
+    ("meta", pa.string()),  # the sidecar's JSON: name, size, received_at, origin, ...
+    ("received_at", pa.timestamp("us", tz="UTC")),
+])
+
+
+def prepare_lakehouse_landing() -> None:
+    """Create the landing table (outside a transaction: see lake_tables.ensure_table)."""
+    lake_tables.ensure_table(LANDING_TABLE, LANDING_SCHEMA, inline=False)
+
+
+def keep_in_lakehouse(landed: list[LandedFile]) -> None:
+    """The deliveries' bytes in the landing table, those it lacks, as part of
+    the transaction in progress: a load keeps its bytes in the commit that
+    records it (envmon.core.ingest), so a host's local landing directory is
+    a working copy, not the only one. prepare_lakehouse_landing() first."""
+    if not landed:
+        return
+    have = set(lake_tables.select(
+        LANDING_TABLE, "SELECT domain, source, sha256 FROM {table} WHERE sha256 IN ("
+        + ", ".join("?" for _ in landed) + ")", [f.sha256 for f in landed]))
+    rows = []
+    for f in landed:
+        if (f.domain, f.source, f.sha256) in have:
+            continue
+        have.add((f.domain, f.source, f.sha256))
+        rows.append({"domain": f.domain, "source": f.source, "sha256": f.sha256,
+                     "name": f.name, "bytes": f.read_bytes(),
+                     "meta": json.dumps(f.meta, ensure_ascii=False),
+                     "received_at": datetime.fromisoformat(f.meta["received_at"])})
+    if rows:
+        lake_tables.append(LANDING_TABLE, pa.Table.from_pylist(rows, schema=LANDING_SCHEMA))
 
 
 def land_file(path: Path, *, domain: str, source: str, follow_symlinks: bool = False

@@ -21,11 +21,12 @@ from datetime import UTC, datetime
 
 from envmon.core import lakehouse
 from envmon.core.errors import EnvmonError
+from envmon.core.landing import LANDING_TABLE
 from envmon.core.ledger import RUNS_TABLE
 
 # Not undone: the claims are envmon's bookkeeping, the ledger keeps the run's
 # row (marked), and landing keeps every byte received.
-_KEPT = ("envmon_claims", RUNS_TABLE, "landing")
+_KEPT = (lakehouse.CLAIMS, RUNS_TABLE, LANDING_TABLE)
 ROLLED_BACK = "rolled_back"
 
 

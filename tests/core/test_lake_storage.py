@@ -83,6 +83,15 @@ def test_same_file_twice_is_a_duplicate(lake_home: Path, tmp_path: Path) -> None
     assert (first.status, second.status) == ("ok", "duplicate")
     assert first.run_id in second.message
     assert len(view_rows("air_hourly")) == 72
+    # The delivery's bytes are on the lakehouse once, as received.
+    con = lakehouse.connect(read_only=True)
+    try:
+        landed = con.execute("SELECT domain, source, sha256, name, bytes FROM lake.landing"
+                             ).fetchall()
+    finally:
+        con.close()
+    assert [row[:4] for row in landed] == [("air", "china-sites", first.sha256, path.name)]
+    assert landed[0][4] == path.read_bytes()
 
 
 def test_a_correction_replaces_the_rows_it_carries(lake_home: Path, tmp_path: Path) -> None:

@@ -310,10 +310,35 @@ def test_health_checks_and_start_order() -> None:
         depends = SERVICES[name]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy", name
         assert depends["redis"]["condition"] == "service_healthy", name
+        assert depends["lakehouse-catalog"]["condition"] == "service_healthy", name
+        assert depends["objectstore-init"]["condition"] == "service_completed_successfully"
         if name in COMPONENT_COMMANDS:
             assert depends["airflow-init"]["condition"] == "service_completed_successfully"
     assert (SERVICES["airflow-worker"]["depends_on"]["airflow-apiserver"]["condition"]
             == "service_healthy")
+
+
+def test_the_shared_lakehouse_is_the_services_of_this_file() -> None:
+    """By default the tasks write the lakehouse: the catalog and bucket of this
+    file, reached over the network, with the secrets from .env."""
+    env = _env("airflow-worker")
+    default = {k: INTERPOLATION.fullmatch(v).group(3) if INTERPOLATION.fullmatch(v) else v
+               for k, v in env.items()}
+    assert default["ENVMON_STORAGE"] == "lakehouse"
+    catalog = dict(part.split("=", 1) for part in default["ENVMON_LAKEHOUSE_CATALOG"].split())
+    assert catalog["host"] == "lakehouse-catalog"
+    db = SERVICES["lakehouse-catalog"]["environment"]
+    assert (catalog["user"], catalog["dbname"]) == (db["POSTGRES_USER"], db["POSTGRES_DB"])
+    assert "password" not in catalog
+    assert INTERPOLATION.fullmatch(env["PGPASSWORD"]).group(1) == \
+        INTERPOLATION.fullmatch(db["POSTGRES_PASSWORD"]).group(1) == "ENVMON_LAKEHOUSE_PASSWORD"
+    assert default["ENVMON_S3_ENDPOINT"].split(":")[0] == "objectstore"
+    bucket = default["ENVMON_LAKEHOUSE_DATA"].removeprefix("s3://").split("/")[0]
+    assert f"store/{bucket}" in " ".join(SERVICES["objectstore-init"]["entrypoint"])
+    store = SERVICES["objectstore"]["environment"]
+    assert INTERPOLATION.fullmatch(store["MINIO_ROOT_USER"]).group(1) == "AWS_ACCESS_KEY_ID"
+    for secret in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PGPASSWORD"):
+        assert INTERPOLATION.fullmatch(env[secret]).group(2) == ":?", secret
 
 
 def test_scripts_the_services_run_exist_in_the_image() -> None:

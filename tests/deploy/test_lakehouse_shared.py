@@ -200,3 +200,23 @@ def test_kill_9_mid_load_leaves_only_whole_batches(lake_env: SharedLake,
                            "FROM lake.readings").fetchone() == (400, 400, 1)
     finally:
         con.close()
+
+
+def test_the_deploy_check_reaches_the_lakehouse(lake_env: SharedLake,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """airflow-init's pre-flight check: catalog and bucket written, or one line why not."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import deploy_check
+    finally:
+        sys.path.pop(0)
+    monkeypatch.setenv("ENVMON_STORAGE", "lakehouse")
+    assert deploy_check.check_lakehouse() == []
+    assert any(key.endswith("_deploy_check.parquet") for key in lake_env.objects())
+    monkeypatch.setenv("ENVMON_LAKEHOUSE_DATA", "s3://no-such-bucket/lake/")
+    [problem] = deploy_check.check_lakehouse()
+    assert "no-such-bucket" in problem
+    monkeypatch.setenv("ENVMON_LAKEHOUSE_DATA", lake_env.env["ENVMON_LAKEHOUSE_DATA"])
+    monkeypatch.setenv("PGPASSWORD", "wrong")
+    [problem] = deploy_check.check_lakehouse()
+    assert "password" in problem.lower() or "authentication" in problem.lower(), problem

@@ -72,6 +72,7 @@ def upsert(dataset: str, frame: pd.DataFrame, *, partition_col: str, part: str,
     values = frame[partition_col].astype(str)
 
     def work() -> list[str]:
+        _flush(dataset)
         incoming = _stored(dataset, frame.assign(**{partition_col: values}), partition_col,
                            part, schema)
         con = lakehouse.current()
@@ -96,17 +97,17 @@ def upsert(dataset: str, frame: pd.DataFrame, *, partition_col: str, part: str,
 
 def replace(dataset: str, frame: pd.DataFrame, *, partition_col: str, value: str, part: str,
             schema: pa.Schema) -> None:
-    """Make `frame` the whole of `part` in one partition (empty: remove it)."""
+    """Make `frame` the whole of `part` in one partition (empty: remove it).
+
+    Kept until the transaction commits (or reads the table), then written with
+    the other partitions replaced meanwhile in one DELETE and one INSERT: a
+    load's marts replace a partition per day, and a statement on DuckLake costs
+    catalog round trips whatever its size.
+    """
     def work() -> None:
-        con = lakehouse.current()
-        if _exists(con, dataset):
-            con.execute(f'DELETE FROM {table_name(dataset)} WHERE {PART} = ? '
-                        f'AND "{partition_col}" = ?', [part, value])
-        if not frame.empty:
-            incoming = _stored(dataset, frame.assign(**{partition_col: value}), partition_col,
-                               part, schema)
-            with _registered(con, incoming) as name:
-                con.execute(f"INSERT INTO {table_name(dataset)} BY NAME SELECT * FROM {name}")
+        incoming = None if frame.empty else _stored(
+            dataset, frame.assign(**{partition_col: value}), partition_col, part, schema)
+        _pending()["replace"].setdefault((dataset, partition_col, part), {})[value] = incoming
 
     lakehouse.run(work, claims=[dataset])
 
@@ -116,20 +117,26 @@ def append(name: str, table: pa.Table) -> None:
     def work() -> None:
         ensure_table(name, table.schema)
         if len(table):
-            con = lakehouse.current()
-            with _registered(con, table) as rows:
-                con.execute(f"INSERT INTO {table_name(name)} BY NAME SELECT * FROM {rows}")
+            _pending()["append"].setdefault(name, []).append(table)
 
     lakehouse.run(work)
 
 
 def delete(name: str, **equal: str) -> None:
-    """Remove the rows whose columns equal the values given (nothing if no table)."""
-    con = lakehouse.current()
-    if _exists(con, name):
-        where = " AND ".join(f'"{column}" = ?' for column in equal)
-        lakehouse.run(lambda: con.execute(f"DELETE FROM {table_name(name)} WHERE {where}",
-                                          list(equal.values())))
+    """Remove the rows whose columns equal the values given (nothing if no table).
+
+    Kept with the table's pending writes: deletions run before the appends
+    at the flush, so rows appended earlier that this would remove are
+    written out first."""
+    def work() -> None:
+        if not _exists(lakehouse.current(), name):
+            return
+        pending = _pending()
+        if any(_matches(t, equal) for t in pending["append"].get(name, [])):
+            _flush(name)
+        pending["delete"].setdefault((name, tuple(equal)), []).append(tuple(equal.values()))
+
+    lakehouse.run(work)
 
 
 def select(name: str, sql: str, params: Sequence[object] = ()) -> list[tuple]:
@@ -137,6 +144,7 @@ def select(name: str, sql: str, params: Sequence[object] = ()) -> list[tuple]:
     con = lakehouse.current()
     if not _exists(con, name):
         return []
+    _flush(name)
     return con.execute(sql.format(table=table_name(name)), list(params)).fetchall()
 
 
@@ -145,6 +153,7 @@ def read(dataset: str, partition_col: str, value: str, schema: pa.Schema, *,
     """One partition's rows (of one part, or of all with their `_part`), in `schema`."""
     con = lakehouse.current()
     columns = list(schema.names) + ([] if part else [PART])
+    _flush(dataset)
     if not _exists(con, dataset):
         return _typed(None, schema, with_part=part is None)
     where, params = f'"{partition_col}" = ?', [value]
@@ -163,6 +172,7 @@ def read_all(dataset: str, partition_col: str, schema: pa.Schema, columns: Seque
     fields = [schema.field(n) for n in columns] + [pa.field(partition_col, pa.string())]
     target = pa.schema(fields)
     con = lakehouse.current()
+    _flush(dataset)
     if not _exists(con, dataset):
         return target.empty_table()
     quoted = ", ".join(f'"{c}"' for c in columns)
@@ -189,6 +199,7 @@ def parts(dataset: str, partition_col: str) -> set[tuple[str, str]]:
 def partition_values(dataset: str, partition_col: str, prefix: str = "") -> list[str]:
     """The partition values holding rows, as text, sorted; only those starting with `prefix`."""
     con = lakehouse.current()
+    _flush(dataset)
     if not _exists(con, dataset):
         return []
     rows = con.execute(f'SELECT DISTINCT CAST("{partition_col}" AS VARCHAR) AS v '
@@ -218,6 +229,63 @@ def _typed(table: pa.Table | None, schema: pa.Schema, *, with_part: bool) -> pd.
     if table is None:
         return pa.schema(fields).empty_table().to_pandas()
     return table.select([f.name for f in fields]).cast(pa.schema(fields)).to_pandas()
+
+
+def _pending() -> dict:
+    """This transaction's pending writes (replace, append, delete), flushed before commit."""
+    state = lakehouse.transaction_state()
+    if state is None:
+        raise RuntimeError("lake_tables writes run inside lakehouse.run")
+    if "lake_tables" not in state:
+        state["lake_tables"] = {"replace": {}, "append": {}, "delete": {}}
+        lakehouse.before_commit(_flush_all)
+    return state["lake_tables"]
+
+
+def _flush_all() -> None:
+    pending = _pending()
+    names = ({n for n, _ in pending["delete"]} | {d for d, _, _ in pending["replace"]}
+             | set(pending["append"]))
+    for name in sorted(names):
+        _flush(name)
+
+
+def _flush(name: str) -> None:
+    """Write `name`'s pending deletions, replaced partitions and appends, in that order."""
+    state = lakehouse.transaction_state()
+    if state is None or "lake_tables" not in state:
+        return
+    pending = state["lake_tables"]
+    con = lakehouse.current()
+    for key in [k for k in pending["delete"] if k[0] == name]:
+        columns, rows = key[1], pending["delete"].pop(key)
+        keys = pa.table({c: pa.array([r[i] for r in rows], pa.string())
+                         for i, c in enumerate(columns)})
+        on = " AND ".join(f't."{c}" = k."{c}"' for c in columns)
+        with _registered(con, keys) as k:
+            con.execute(f"DELETE FROM {table_name(name)} AS t USING {k} AS k WHERE {on}")
+    inserts = []
+    for key in [k for k in pending["replace"] if k[0] == name]:
+        _, partition_col, part = key
+        by_value = pending["replace"].pop(key)
+        if _exists(con, name):
+            within = ", ".join("?" for _ in by_value)
+            con.execute(f'DELETE FROM {table_name(name)} WHERE {PART} = ? '
+                        f'AND "{partition_col}" IN ({within})', [part, *by_value])
+        inserts += [t for t in by_value.values() if t is not None]
+    inserts += pending["append"].pop(name, [])
+    if inserts:
+        with _registered(con, pa.concat_tables(inserts, promote_options="none")) as rows:
+            con.execute(f"INSERT INTO {table_name(name)} BY NAME SELECT * FROM {rows}")
+
+
+def _matches(table: pa.Table, equal: dict[str, str]) -> bool:
+    """Whether a row of `table` has every column equal to the value given."""
+    mask = None
+    for column, value in equal.items():
+        hit = pc.equal(table[column], value)
+        mask = hit if mask is None else pc.and_(mask, hit)
+    return bool(mask is not None and pc.any(mask).as_py())
 
 
 @contextmanager

@@ -345,6 +345,10 @@ class _Sessions(threading.local):
         self.open: dict[tuple[int, LakehouseSettings], duckdb.DuckDBPyConnection] = {}
         self.claimed: dict[tuple[int, LakehouseSettings], set[str]] = {}
         self.current: duckdb.DuckDBPyConnection | None = None
+        # The transaction in progress: what its writers keep until commit
+        # (lake_tables batches writes there), and what runs before the commit.
+        self.state: dict = {}
+        self.hooks: list[Callable[[], None]] = []
 
 
 _sessions = _Sessions()
@@ -381,12 +385,35 @@ def run(work: Callable[[], T], *, claims: Sequence[str] = ()) -> T:
         return work()
     con = session()
     _sessions.current = con
+
+    def attempt(_con: duckdb.DuckDBPyConnection) -> T:
+        _sessions.state, _sessions.hooks = {}, []
+        value = work()
+        for hook in _sessions.hooks:
+            hook()
+        return value
+
     try:
         known = _sessions.claimed.setdefault((os.getpid(), settings()), set())
-        value, _ = transact(con, lambda _c: work(), claims=claims, known_claims=known)
+        value, _ = transact(con, attempt, claims=claims, known_claims=known)
     finally:
         _sessions.current = None
+        _sessions.state, _sessions.hooks = {}, []
     return value
+
+
+def transaction_state() -> dict | None:
+    """A dict that lives as long as this attempt of the `run` transaction in
+    progress (cleared when a conflict starts it again); None outside one."""
+    return _sessions.state if _sessions.current is not None else None
+
+
+def before_commit(hook: Callable[[], None]) -> None:
+    """Call `hook` at the end of this `run` transaction's work, before it commits."""
+    if _sessions.current is None:
+        raise RuntimeError("before_commit outside a lakehouse transaction")
+    if hook not in _sessions.hooks:
+        _sessions.hooks.append(hook)
 
 
 @dataclass(frozen=True)

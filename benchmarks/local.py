@@ -96,6 +96,7 @@ class BenchOptions:
     seed: int = 2026
     output: Path | None = DEFAULT_OUTPUT
     json_path: Path | None = None
+    storage: str = "files"
 
 
 # --- entry point --------------------------------------------------------------------
@@ -147,6 +148,9 @@ def parse_args(argv: Sequence[str]) -> BenchOptions:
     p.add_argument("--output", default=str(DEFAULT_OUTPUT),
                    help="Markdown file to update (default docs/benchmarks.md; '-' for none)")
     p.add_argument("--json", dest="json_path", type=Path, help="also write raw results here")
+    p.add_argument("--storage", choices=("files", "lakehouse"), default="files",
+                   help="ENVMON_STORAGE of the ingest and warehouse children: Parquet files "
+                        "(default) or the embedded lakehouse (docs/lakehouse.md)")
     args = p.parse_args(argv)
     if args.stations < 1 or args.days < 1 or args.docs_days < 0:
         p.error("--stations and --days must be >= 1, --docs-days >= 0")
@@ -155,7 +159,7 @@ def parse_args(argv: Sequence[str]) -> BenchOptions:
                         data_docs=args.data_docs, docs_days=min(args.docs_days, args.days),
                         dagbag=args.dagbag, seed=args.seed,
                         output=None if args.output == "-" else Path(args.output).resolve(),
-                        json_path=args.json_path)
+                        json_path=args.json_path, storage=args.storage)
 
 
 # --- the run ------------------------------------------------------------------------
@@ -190,8 +194,9 @@ def _measure(options: BenchOptions, layout: Layout, command: str) -> dict[str, A
     say(f"- generated {len(files)} files ({csv_bytes / 1e6:.1f} MB) in {generate_s:.1f}s")
 
     # Children see only the bench's home and registry, whatever the caller's environment.
-    env = {"ENVMON_HOME": str(layout.home), "ENVMON_REFERENCE_DIR": str(layout.reference)}
-    say("- envmon ingest (child process)")
+    env = {"ENVMON_HOME": str(layout.home), "ENVMON_REFERENCE_DIR": str(layout.reference),
+           "ENVMON_STORAGE": options.storage}
+    say(f"- envmon ingest on {options.storage} (child process)")
     ingest = _spawn("ingest", layout, env, {
         "files": [str(p) for p in files], "data_docs": options.data_docs,
         "docs_files": [str(p) for p in files[:options.docs_days]],
@@ -222,7 +227,9 @@ def _measure(options: BenchOptions, layout: Layout, command: str) -> dict[str, A
     sizes = {"csv_bytes": csv_bytes,
              "landing_bytes": harness.tree_bytes(layout.home / "landing"),
              "lake_hourly_bytes": harness.tree_bytes(layout.home / "lake" / "air_hourly"),
-             "lake_bytes": harness.tree_bytes(layout.home / "lake"),
+             # The embedded lakehouse keeps its tables' files under lakehouse/.
+             "lake_bytes": harness.tree_bytes(layout.home / "lake")
+             + harness.tree_bytes(layout.home / "lakehouse"),
              "floor_bytes": floors[0]["parquet_bytes"]}
     result = {
         "options": {**asdict(options), "workdir": str(options.workdir)},

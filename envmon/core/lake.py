@@ -144,6 +144,7 @@ def read_all(dataset: str, partition_col: str, schema: pa.Schema, *,
 
 
 def row_count(dataset: str) -> int:
+    """Rows stored in the dataset, every partition and part."""
     if lakehouse.active():
         return lake_tables.row_count(dataset)
     return sum(pq.read_metadata(path).num_rows

@@ -306,13 +306,19 @@ def _load_group(loader: Loader, group: list[Delivery], records: list[RunRecord],
 def _record_unreadable(loader: Loader, record: RunRecord, landed: list[LandedFile]) -> None:
     """The ledger row of a delivery that did not parse; on the lakehouse its
     bytes are kept there in the same commit, as a load's are."""
-    if not lakehouse.active():
+    if lakehouse.active():
+        _commit_with_bytes(loader, landed, lambda: record_run(record))
+    else:
         record_run(record)
-        return
 
+
+def _commit_with_bytes(loader: Loader, landed: list[LandedFile], work: Callable[[], None]
+                       ) -> None:
+    """`work` and the deliveries' bytes (lake.landing) as one lakehouse commit
+    claiming the loader's dataset, run again whole on a conflict."""
     def attempt() -> None:
         keep_in_lakehouse(landed)
-        record_run(record)
+        work()
 
     prepare_lakehouse_landing()
     lakehouse.run(attempt, claims=[loader.name])
@@ -340,11 +346,9 @@ def _store(loader: Loader, parsed: list[Parsed], outcomes: list[Any], *, source:
     def attempt() -> None:
         for p in parsed:
             p.record.reset()
-        keep_in_lakehouse([f for p in parsed for f in p.landed])
         _store_once(loader, parsed, outcomes, source=source, options=options)
 
-    prepare_lakehouse_landing()
-    lakehouse.run(attempt, claims=[loader.name])
+    _commit_with_bytes(loader, [f for p in parsed for f in p.landed], attempt)
 
 
 def _store_once(loader: Loader, parsed: list[Parsed], outcomes: list[Any], *, source: str,

@@ -47,7 +47,7 @@ def ensure_table(dataset: str, schema: pa.Schema, *, partitioned_by: str | None 
     a transaction of its own, outside any `lakehouse.run`.
     """
     if not inline:
-        if _exists(lakehouse.current(), dataset):
+        if _exists(dataset):
             return
         lakehouse.run(lambda: ensure_table(dataset, schema))
         lakehouse.run(lambda: lakehouse.current().execute(
@@ -55,7 +55,7 @@ def ensure_table(dataset: str, schema: pa.Schema, *, partitioned_by: str | None 
             "table_name => ?)", [dataset]))
         return
     con = lakehouse.current()
-    if _exists(con, dataset):
+    if _exists(dataset):
         return
     with _registered(con, schema.empty_table()) as name:
         con.execute(f"CREATE TABLE IF NOT EXISTS {table_name(dataset)} AS SELECT * FROM {name}")
@@ -129,7 +129,7 @@ def delete(name: str, **equal: str) -> None:
     at the flush, so rows appended earlier that this would remove are
     written out first."""
     def work() -> None:
-        if not _exists(lakehouse.current(), name):
+        if not _exists(name):
             return
         pending = _pending()
         if any(_matches(t, equal) for t in pending["append"].get(name, [])):
@@ -142,7 +142,7 @@ def delete(name: str, **equal: str) -> None:
 def select(name: str, sql: str, params: Sequence[object] = ()) -> list[tuple]:
     """Rows of `sql`, where `{table}` names the table; none if it does not exist yet."""
     con = lakehouse.current()
-    if not _exists(con, name):
+    if not _exists(name):
         return []
     _flush(name)
     return con.execute(sql.format(table=table_name(name)), list(params)).fetchall()
@@ -154,7 +154,7 @@ def read(dataset: str, partition_col: str, value: str, schema: pa.Schema, *,
     con = lakehouse.current()
     columns = list(schema.names) + ([] if part else [PART])
     _flush(dataset)
-    if not _exists(con, dataset):
+    if not _exists(dataset):
         return _typed(None, schema, with_part=part is None)
     where, params = f'"{partition_col}" = ?', [value]
     if part is not None:
@@ -173,7 +173,7 @@ def read_all(dataset: str, partition_col: str, schema: pa.Schema, columns: Seque
     target = pa.schema(fields)
     con = lakehouse.current()
     _flush(dataset)
-    if not _exists(con, dataset):
+    if not _exists(dataset):
         return target.empty_table()
     quoted = ", ".join(f'"{c}"' for c in columns)
     reader = con.execute(
@@ -198,14 +198,9 @@ def parts(dataset: str, partition_col: str) -> set[tuple[str, str]]:
 
 def partition_values(dataset: str, partition_col: str, prefix: str = "") -> list[str]:
     """The partition values holding rows, as text, sorted; only those starting with `prefix`."""
-    con = lakehouse.current()
-    _flush(dataset)
-    if not _exists(con, dataset):
-        return []
-    rows = con.execute(f'SELECT DISTINCT CAST("{partition_col}" AS VARCHAR) AS v '
-                       f"FROM {table_name(dataset)} WHERE starts_with(v, ?) ORDER BY v",
-                       [prefix]).fetchall()
-    return [v for (v,) in rows]
+    return [v for (v,) in select(
+        dataset, f'SELECT DISTINCT CAST("{partition_col}" AS VARCHAR) AS v FROM {{table}} '
+        "WHERE starts_with(v, ?) ORDER BY v", [prefix])]
 
 
 def _stored(dataset: str, frame: pd.DataFrame, partition_col: str, part: str,
@@ -268,7 +263,7 @@ def _flush(name: str) -> None:
     for key in [k for k in pending["replace"] if k[0] == name]:
         _, partition_col, part = key
         by_value = pending["replace"].pop(key)
-        if _exists(con, name):
+        if _exists(name):
             within = ", ".join("?" for _ in by_value)
             con.execute(f'DELETE FROM {table_name(name)} WHERE {PART} = ? '
                         f'AND "{partition_col}" IN ({within})', [part, *by_value])
@@ -301,16 +296,14 @@ def _registered(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Iterator[str
 
 def columns(name: str) -> list[str]:
     """The table's columns, in order; empty if it does not exist yet."""
+    # fetchall, never fetchone: a result left unread keeps its transaction
+    # open, and on the embedded catalog an open transaction holds SQLite's
+    # lock that every other writer's commit waits for.
     rows = lakehouse.current().execute(
         "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND table_name = ? "
         "ORDER BY column_index", [lakehouse.ALIAS, name]).fetchall()
     return [c for (c,) in rows]
 
 
-def _exists(con: duckdb.DuckDBPyConnection, dataset: str) -> bool:
-    # fetchall, never fetchone: a result left unread keeps its transaction
-    # open, and on the embedded catalog an open transaction holds SQLite's
-    # lock that every other writer's commit waits for.
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
-        [lakehouse.ALIAS, dataset]).fetchall()[0][0])
+def _exists(name: str) -> bool:
+    return bool(columns(name))

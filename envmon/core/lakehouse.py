@@ -313,12 +313,21 @@ def _transient(exc: BaseException) -> bool:
     SQLite lets one writer commit at a time and a reader's open transaction
     holds it off; DuckLake retries that itself for a while
     (ducklake_max_retry_count), then raises, and a read can meet the lock too.
+    A PostgreSQL catalog runs DuckLake's metadata statements at REPEATABLE
+    READ, so two hosts changing one metadata row at once (both setting a new
+    table's options) see the later one refused: it is undone whole, like a
+    commit conflict, and runs again.
     """
     import duckdb
 
     if isinstance(exc, duckdb.TransactionException):
         return True
-    return isinstance(exc, duckdb.Error) and "database is locked" in str(exc)
+    return isinstance(exc, duckdb.Error) and any(sign in str(exc) for sign in _BUSY)
+
+
+# What a busy catalog says: SQLite's lock; PostgreSQL's serialization
+# failure (SQLSTATE 40001) and deadlock (40P01), which it asks clients to retry.
+_BUSY = ("database is locked", "could not serialize access", "deadlock detected")
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

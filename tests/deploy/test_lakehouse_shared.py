@@ -220,3 +220,46 @@ def test_the_deploy_check_reaches_the_lakehouse(lake_env: SharedLake,
     monkeypatch.setenv("PGPASSWORD", "wrong")
     [problem] = deploy_check.check_lakehouse()
     assert "password" in problem.lower() or "authentication" in problem.lower(), problem
+
+
+def test_hosts_creating_a_table_at_once_all_succeed(lake_env: SharedLake) -> None:
+    """The first deliveries of two hosts both create lake.landing and set its
+    options: PostgreSQL refuses one of the two UPDATEs of DuckLake's metadata
+    ("could not serialize access due to concurrent update"), which must be
+    retried like a commit conflict, not fail the load (CI run of stop 19)."""
+    import threading
+
+    import pyarrow as pa
+
+    from envmon.core import lake_tables
+
+    schema = pa.schema([("k", pa.int64()), ("body", pa.binary())])
+    names = [f"race_{i}" for i in range(12)]
+    gate = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def host() -> None:
+        try:
+            for name in names:
+                gate.wait()
+                lake_tables.ensure_table(name, schema, inline=False)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            gate.abort()
+
+    threads = [threading.Thread(target=host) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    con = lakehouse.connect(read_only=True)
+    try:
+        options = con.execute(
+            "SELECT scope_entry, value FROM ducklake_options('lake') "
+            "WHERE option_name = 'data_inlining_row_limit' AND scope_entry LIKE '%race_%'"
+        ).fetchall()
+    finally:
+        con.close()
+    by_table = {entry.rsplit(".", 1)[-1]: value for entry, value in options}
+    assert by_table == dict.fromkeys(names, "0")

@@ -45,10 +45,9 @@ def shape_hourly(frame: pd.DataFrame, source: str, run_id: str) -> pd.DataFrame:
 
 def refresh_daily(dates: Iterable[str]) -> None:
     """Recompute air_daily_station and air_daily_city for the touched days."""
-    from envmon.air.marts import rebuild_daily
+    from envmon.air.marts import refresh_days
 
-    for day in dates:
-        rebuild_daily(day)
+    refresh_days(dates)
 
 
 def hourly_spec() -> DatasetSpec:

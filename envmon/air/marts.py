@@ -8,6 +8,8 @@ one day of the region, whatever the length of a backfill.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from envmon.air import schema
@@ -19,14 +21,23 @@ DAILY_CITY = "air_daily_city"
 _PART = "daily"
 
 
-def rebuild_daily(day: str) -> tuple[int, int]:
-    """Recompute both daily marts for `day` (YYYY-MM-DD); returns their row counts."""
+def refresh_days(days: Iterable[str]) -> None:
+    """Recompute both daily marts for each of `days`."""
+    for day, hourly in lake.read_partitions(schema.HOURLY_DATASET, "date", days,
+                                            schema.hourly_arrow_schema()):
+        rebuild_daily(day, hourly)
+
+
+def rebuild_daily(day: str, hourly: pd.DataFrame | None = None) -> tuple[int, int]:
+    """Recompute both daily marts for `day` (YYYY-MM-DD) from its hourly
+    partition (read here unless given); returns their row counts."""
     from envmon.air.daily import daily_city, daily_station
     from envmon.air.registry import city_assessment_stations
 
-    hourly = preferred_hours(lake.read_partition(schema.HOURLY_DATASET, "date", day,
-                                                 schema.hourly_arrow_schema()))
-    hourly = hourly.assign(date=day)
+    if hourly is None:
+        hourly = lake.read_partition(schema.HOURLY_DATASET, "date", day,
+                                     schema.hourly_arrow_schema())
+    hourly = preferred_hours(hourly).assign(date=day)
     stations = daily_station(hourly) if not hourly.empty else pd.DataFrame()
     cities = (daily_city(stations, city_assessment_stations()) if not stations.empty
               else pd.DataFrame())

@@ -27,7 +27,7 @@ from envmon.core.landing import LandedFile, keep_in_lakehouse, prepare_lakehouse
 from envmon.core.ledger import (
     RunRecord,
     begin_writes,
-    loaded_by,
+    loaded_runs,
     new_run_id,
     record_run,
     writes_began,
@@ -268,13 +268,14 @@ def _load_group(loader: Loader, group: list[Delivery], records: list[RunRecord],
                 source: str, options: BatchOptions) -> None:
     parsed: list[Parsed] = []
     taken: dict[str, str] = {}  # sha256 -> run of this group that carries those bytes
-    for delivery in group:
-        sha = batch_sha(delivery.landed)
+    shas = [batch_sha(delivery.landed) for delivery in group]
+    loaded = {} if options.force else loaded_runs(loader.name, shas)
+    for delivery, sha in zip(group, shas, strict=True):
         record = RunRecord(run_id=new_run_id(), dataset=loader.name, source=source,
                            files=[f.name for f in delivery.landed], sha256=sha,
                            started_at=datetime.now(UTC))
         records.append(record)
-        earlier = None if options.force else loaded_by(loader.name, sha)
+        earlier = loaded.get(sha)
         if earlier or sha in taken:
             _duplicate(record, earlier or f"{taken[sha]} of this command")
             continue
@@ -354,10 +355,12 @@ def _store(loader: Loader, parsed: list[Parsed], outcomes: list[Any], *, source:
 def _store_once(loader: Loader, parsed: list[Parsed], outcomes: list[Any], *, source: str,
                 options: BatchOptions) -> None:
     fresh = []
+    # Re-checked under the lock: the same bytes may have been loaded by
+    # another command while this one parsed them.
+    loaded = {} if options.force else loaded_runs(loader.name,
+                                                  [p.record.sha256 for p in parsed])
     for p, outcome in zip(parsed, outcomes, strict=True):
-        # Re-checked under the lock: the same bytes may have been loaded by
-        # another command while this one parsed them.
-        earlier = None if options.force else loaded_by(loader.name, p.record.sha256)
+        earlier = loaded.get(p.record.sha256)
         if earlier:
             _duplicate(p.record, earlier)
         else:

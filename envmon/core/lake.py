@@ -12,7 +12,7 @@ With ENVMON_STORAGE=lakehouse the same functions work on DuckLake tables
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -118,6 +118,28 @@ def read_partition(dataset: str, partition_col: str, value: str, schema: pa.Sche
     if not frames:
         return _empty(schema).assign(_part=pd.Series(dtype="str"))
     return pd.concat(frames, ignore_index=True)
+
+
+def read_partitions(dataset: str, partition_col: str, values: Iterable[str], schema: pa.Schema
+                    ) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(value, read_partition of it) for each of `values`, in sorted order.
+
+    On the lakehouse a few weeks of partitions are read per statement: a
+    statement there costs catalog round trips whatever its size, and a load's
+    marts read every day it touched."""
+    ordered = sorted(set(values))
+    if not lakehouse.active():
+        for value in ordered:
+            yield value, read_partition(dataset, partition_col, value, schema)
+        return
+    for start in range(0, len(ordered), _PARTITIONS_PER_READ):
+        chunk = ordered[start:start + _PARTITIONS_PER_READ]
+        yield from lake_tables.read_many(dataset, partition_col, chunk, schema).items()
+
+
+# Partitions per lakehouse read: a month of days, so memory stays near what
+# the load itself held.
+_PARTITIONS_PER_READ = 31
 
 
 def read_all(dataset: str, partition_col: str, schema: pa.Schema, *,

@@ -165,6 +165,23 @@ def read(dataset: str, partition_col: str, value: str, schema: pa.Schema, *,
     return _typed(table, schema, with_part=part is None)
 
 
+def read_many(dataset: str, partition_col: str, values: Sequence[str], schema: pa.Schema
+              ) -> dict[str, pd.DataFrame]:
+    """`read` of each of `values` (all parts), from one statement."""
+    con = lakehouse.current()
+    _flush(dataset)
+    if not values or not _exists(dataset):
+        return {v: _typed(None, schema, with_part=True) for v in values}
+    quoted = ", ".join(f'"{c}"' for c in [*schema.names, PART])
+    within = ", ".join("?" for _ in values)
+    table = con.execute(
+        f'SELECT {quoted}, CAST("{partition_col}" AS VARCHAR) AS _value '
+        f'FROM {table_name(dataset)} WHERE "{partition_col}" IN ({within}) '
+        f"ORDER BY _value, {PART}", list(values)).arrow().read_all()
+    return {v: _typed(table.filter(pc.equal(table["_value"], v)), schema, with_part=True)
+            for v in values}
+
+
 def read_all(dataset: str, partition_col: str, schema: pa.Schema, columns: Sequence[str],
              row_filter: pc.Expression | None) -> pa.Table:
     """The dataset's `columns` with the partition column as text, filtered
@@ -207,7 +224,7 @@ def _stored(dataset: str, frame: pd.DataFrame, partition_col: str, part: str,
             schema: pa.Schema) -> pa.Table:
     """The rows as the table holds them; creates the table on first use."""
     values = frame[partition_col].astype(str)
-    day = bool(len(values)) and all(_DAY.match(v) for v in values)
+    day = bool(len(values)) and all(_DAY.match(v) for v in values.unique())
     partition_type = pa.date32() if day else pa.string()
     table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
     partition = pa.array(values, pa.string())
@@ -306,4 +323,14 @@ def columns(name: str) -> list[str]:
 
 
 def _exists(name: str) -> bool:
-    return bool(columns(name))
+    """Whether the table exists; a table seen once is remembered for the
+    rest of the transaction (a load asks hundreds of times, and each catalog
+    lookup costs a few milliseconds), never across transactions."""
+    state = lakehouse.transaction_state()
+    seen = state.setdefault("tables", set()) if state is not None else set()
+    if name in seen:
+        return True
+    if columns(name):
+        seen.add(name)
+        return True
+    return False

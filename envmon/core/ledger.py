@@ -20,6 +20,7 @@ import json
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,22 +145,35 @@ def run_path(run_id: str) -> Path:
 
 
 def loaded_by(dataset: str, sha256: str) -> str | None:
-    """The run that already loaded these exact bytes into `dataset`, if any.
+    """The run that already loaded these exact bytes into `dataset`, if any."""
+    return loaded_runs(dataset, [sha256]).get(sha256)
+
+
+def loaded_runs(dataset: str, shas: Sequence[str]) -> dict[str, str]:
+    """sha256 -> the run that already loaded those bytes into `dataset`, for
+    the ones loaded: one ledger query for a whole group on the lakehouse.
 
     A marker whose run has no ledger row is from a run killed before it was
     recorded: those bytes are not loaded as far as the ledger knows.
     """
+    wanted = list(dict.fromkeys(shas))
+    if not wanted:
+        return {}
     if lakehouse.active():
+        within = ", ".join("?" for _ in wanted)
         rows = lake_tables.select(
-            RUNS_TABLE, "SELECT run_id FROM {table} WHERE dataset = ? AND sha256 = ? AND "
-            "status IN ('ok', 'incomplete') ORDER BY finished_at DESC LIMIT 1",
-            [dataset, sha256])
-        return rows[0][0] if rows else None
-    marker = _marker(dataset, sha256)
-    if not marker.exists():
-        return None
-    run_id = marker.read_text().strip()
-    return run_id if run_path(run_id).exists() else None
+            RUNS_TABLE, "SELECT sha256, arg_max(run_id, finished_at) FROM {table} "
+            f"WHERE dataset = ? AND sha256 IN ({within}) AND status IN ('ok', 'incomplete') "
+            "GROUP BY sha256", [dataset, *wanted])
+        return dict(rows)
+    found = {}
+    for sha in wanted:
+        marker = _marker(dataset, sha)
+        if marker.exists():
+            run_id = marker.read_text().strip()
+            if run_path(run_id).exists():
+                found[sha] = run_id
+    return found
 
 
 def begin_writes(record: RunRecord, landed: list[Path]) -> None:

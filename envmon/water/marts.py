@@ -22,16 +22,19 @@ _PART = "derived"
 
 def refresh(dates: list[str]) -> None:
     """Recompute the daily marts of `dates` (YYYY-MM-DD) and the monthly ones of their months."""
-    for day in sorted(set(dates)):
-        rebuild_day(day)
+    for day, readings in lake.read_partitions(schema.READINGS, "date", dates,
+                                              schema.readings_schema()):
+        rebuild_day(day, readings)
     for month in sorted({d[:7] for d in dates}):
         rebuild_month(month)
 
 
-def rebuild_day(day: str) -> int:
+def rebuild_day(day: str, readings: pd.DataFrame | None = None) -> int:
+    """Recompute the day's marts from its readings (read here unless given)."""
     from envmon.water.assess import assess_sums, period_sums
 
-    readings = lake.read_partition(schema.READINGS, "date", day, schema.readings_schema())
+    if readings is None:
+        readings = lake.read_partition(schema.READINGS, "date", day, schema.readings_schema())
     sums = period_sums(readings)
     daily = assess_sums(sums)
     lake.replace_partition(schema.DAILY, daily, partition_col="date", value=day, part=_PART,

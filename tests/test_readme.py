@@ -6,12 +6,12 @@ import re
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from envmon.core.progress import SilentReporter
 from envmon.demo.run import DEMOS
 from envmon.domains import build_warehouse
+from tests.support import stored
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 SQL_BLOCKS = re.findall(r"```sql\n(.*?)```", README, flags=re.S)
@@ -35,7 +35,7 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("sql", SQL_BLOCKS, ids=[f"sql{i}" for i in range(len(SQL_BLOCKS))])
 def test_readme_sql_runs_and_returns_rows(demo_warehouse: Path, sql: str) -> None:
-    con = duckdb.connect(str(demo_warehouse), read_only=True)
+    con = stored.open_warehouse(demo_warehouse)
     try:
         rows = con.execute(sql).fetchall()
     finally:

@@ -96,11 +96,10 @@ def settings() -> LakehouseSettings:
     catalog = os.environ.get("ENVMON_LAKEHOUSE_CATALOG", "").strip()
     data = os.environ.get("ENVMON_LAKEHOUSE_DATA", "").strip()
     if not catalog:
-        root = home().root / "lakehouse"
         if data:
             raise ConfigError("ENVMON_LAKEHOUSE_DATA is set but ENVMON_LAKEHOUSE_CATALOG is "
                               "not: the embedded lakehouse keeps its data under ENVMON_HOME")
-        return LakehouseSettings(f"sqlite:{root / 'catalog.sqlite'}", str(root / "data") + "/")
+        return embedded(home().root)
     if "password=" in catalog.replace(" ", "").lower():
         raise ConfigError("ENVMON_LAKEHOUSE_CATALOG holds a password: pass it in PGPASSWORD")
     if not data:
@@ -110,6 +109,13 @@ def settings() -> LakehouseSettings:
         data += "/"
     return LakehouseSettings(f"postgres:{catalog}", data,
                              _s3_store() if data.startswith("s3://") else None)
+
+
+def embedded(root: Path) -> LakehouseSettings:
+    """The embedded lakehouse of the ENVMON_HOME at `root`: a SQLite catalog
+    and the data files beside it, under root/lakehouse."""
+    base = root / "lakehouse"
+    return LakehouseSettings(f"sqlite:{base / 'catalog.sqlite'}", str(base / "data") + "/")
 
 
 def _s3_store() -> S3Store:

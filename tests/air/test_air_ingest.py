@@ -4,30 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
 from envmon.air.ingest import ingest_files
 from envmon.domains import build_warehouse
+from tests.support import stored
 from tests.support.feeds import china_sites_text, write_china_sites
 
 STATIONS = ["9001A", "9002A", "9016A"]  # registered demo stations (Shanghai, Shanghai, Nanjing?)
 
 
 def lake_rows(home: Path, dataset: str = "air_hourly") -> pd.DataFrame:
-    files = sorted((home / "lake" / dataset).glob("*/*.parquet"))
-    if not files:
-        return pd.DataFrame()
-    return pd.concat([pq.read_table(f).to_pandas().assign(_file=str(f)) for f in files],
-                     ignore_index=True)
+    return stored.lake_rows(dataset)
 
 
 def quarantine_rows(home: Path) -> pd.DataFrame:
-    files = sorted((home / "quarantine").rglob("*.parquet"))
-    return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True) \
-        if files else pd.DataFrame(columns=["reason", "rule", "line", "field", "value"])
+    return stored.quarantine_rows()
 
 
 def ingest(path: Path, **kwargs):
@@ -42,7 +35,7 @@ def test_good_file_loads_and_balances(envmon_home: Path, tmp_path: Path) -> None
     rows = lake_rows(envmon_home)
     assert len(rows) == 72
     # hour 0 (ending 00:00 on 1 October) belongs to 30 September's natural day
-    assert sorted({Path(f).parent.name for f in rows["_file"]}) == [
+    assert sorted(set(rows["_partition"])) == [
         "date=2026-09-30", "date=2026-10-01"]
     assert rows["registered"].all()
     assert set(rows["aqi_standard"]) == {"HJ 633-2026"}
@@ -51,18 +44,17 @@ def test_good_file_loads_and_balances(envmon_home: Path, tmp_path: Path) -> None
     assert set(rows["aqi"]) == {61}
     assert set(rows["primary_pollutant"]) == {"PM10"}
     daily = lake_rows(envmon_home, "air_daily_station")
-    oct1 = daily[daily["_file"].str.contains("2026-10-01")]
+    oct1 = daily[daily["_partition"] == "date=2026-10-01"]
     assert len(oct1) == 3 and oct1["pm25_valid"].all() and (oct1["pm25"] == 40).all()
 
 
 def test_same_file_twice_changes_nothing(envmon_home: Path, tmp_path: Path) -> None:
     path = write_china_sites(tmp_path, "20261001", STATIONS)
     first = ingest(path)
-    before = {f: f.stat().st_mtime_ns for f in (envmon_home / "lake").rglob("*.parquet")}
+    before = stored.lake_state()
     second = ingest(path)
     assert second.status == "duplicate" and first.run_id in second.message
-    after = {f: f.stat().st_mtime_ns for f in (envmon_home / "lake").rglob("*.parquet")}
-    assert before == after
+    assert stored.lake_state() == before
     # forced: rewritten, but the same rows, no duplicates
     forced = ingest(path, force=True)
     assert forced.status == "ok"
@@ -92,7 +84,7 @@ def test_unregistered_station_is_loaded_and_flagged(envmon_home: Path, tmp_path:
     assert len(unregistered) == 24
     assert not unregistered["registered"].any() and unregistered["city_code"].isna().all()
     build_warehouse()
-    con = duckdb.connect(str(envmon_home / "warehouse.duckdb"), read_only=True)
+    con = stored.open_warehouse(envmon_home / "warehouse.duckdb")
     assert con.sql("SELECT station_code, station_hours FROM air_unregistered_stations"
                    ).fetchall() == [("0999A", 24)]
 

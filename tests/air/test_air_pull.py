@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from envmon.air.pull import pull
 from envmon.core.errors import SourceError
+from tests.support import stored
 from tests.support.feeds import china_sites_text
 from tests.support.http_server import FixtureServer, Scripted
 
@@ -33,8 +33,7 @@ def write_sources(config_dir: Path, sources: dict) -> None:
 
 
 def stored_rows(home: Path) -> int:
-    return sum(pq.read_metadata(p).num_rows
-               for p in (home / "lake" / "air_hourly").glob("*/*.parquet"))
+    return len(stored.lake_rows("air_hourly"))
 
 
 def test_url_template_pulls_each_day(envmon_home: Path, config_dir: Path,

@@ -10,13 +10,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from envmon.air.ingest import ingest_files
 from envmon.air.pull import pull
 from envmon.core.timeutil import BEIJING
+from tests.support import stored
 from tests.support.feeds import SPELLING_2022, write_china_sites, write_cnemc_archive
 
 STATIONS = ["9001A", "9002A", "9016A"]
@@ -26,13 +26,11 @@ JAN1 = datetime(2022, 1, 1, tzinfo=BEIJING)
 
 
 def lake(home: Path) -> pd.DataFrame:
-    files = sorted((home / "lake" / "air_hourly").glob("*/*.parquet"))
-    return pd.concat([pq.read_table(f).to_pandas().assign(_day=f.parent.name) for f in files],
-                     ignore_index=True)
+    return stored.lake_rows("air_hourly").rename(columns={"_partition": "_day"})
 
 
 def ledger_message(home: Path, run_id: str) -> str:
-    return pq.read_table(home / "ledger" / "runs" / f"{run_id}.parquet").to_pylist()[0]["message"]
+    return stored.run_row(run_id)["message"]
 
 
 def test_a_cnemc_day_file_loads_its_00_hour(envmon_home: Path, tmp_path: Path) -> None:
@@ -55,8 +53,7 @@ def test_a_misnamed_cnemc_file_says_where_its_window_came_from(envmon_home: Path
                                [JAN1 + timedelta(hours=h) for h in range(24)])
     [record] = ingest_files([path], "cnemc-archive", data_docs=False)
     assert record.status == "failed" and record.rows_quarantined == 72
-    files = list((envmon_home / "quarantine").rglob("*.parquet"))
-    reasons = set(pq.read_table(files[0]).to_pandas()["reason"])
+    reasons = set(stored.quarantine_rows()["reason"])
     assert "timepoint '2022-01-01T0000' is outside the window 2022-01-05 00:00 - 24:00 " \
            "inferred from the file name cnemc_20220105.csv" in reasons
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from envmon.air.ingest import ingest_files
 from envmon.air.registry import city_assessment_stations, station_places
+from tests.support import stored
 from tests.support.feeds import write_china_sites
 
 YANGZHOU = "321000"
@@ -16,8 +16,8 @@ FLAGGED, ASSESSED = "1185A", "1186A"  # 市监测站 (对照点 = Y), 邗江监�
 
 
 def _mart(home: Path, name: str, day: str) -> pd.DataFrame:
-    files = sorted((home / "lake" / name / f"date={day}").glob("*.parquet"))
-    return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+    rows = stored.lake_rows(name)
+    return rows[rows["_partition"] == f"date={day}"].reset_index(drop=True)
 
 
 def test_the_city_mean_leaves_out_flagged_stations(envmon_home: Path, tmp_path: Path) -> None:

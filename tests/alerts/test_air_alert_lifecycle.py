@@ -10,14 +10,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
-
 from envmon.alerts import store
 from envmon.alerts.channels.webhook import verify_signature
 from envmon.alerts.service import list_alerts, run
 from envmon.domains import build_warehouse
 from tests.alerts.conftest import make_config
 from tests.alerts.scenario import load_days
+from tests.support import stored
 
 EXPECTED_SOURCES = [{"dataset": "air_hourly", "source": "china-sites", "max_age_hours": 26}]
 
@@ -114,7 +113,7 @@ def test_episode_raises_escalates_resolves_once(envmon_home: Path, tmp_path: Pat
     assert smtp_server.inbox.envelopes[0][1] == ["duty@example.test", "deputy@example.test"]
 
     # The warehouse views show state and history, with the store's columns.
-    con = duckdb.connect(str(envmon_home / "warehouse.duckdb"), read_only=True)
+    con = stored.open_warehouse(envmon_home / "warehouse.duckdb")
     try:
         assert con.execute("SELECT count(*), count(*) FILTER (WHERE status = 'resolved') "
                            "FROM alerts").fetchall() == [(7, 7)]

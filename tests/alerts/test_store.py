@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from envmon.alerts import store
@@ -14,6 +13,7 @@ from envmon.alerts.service import run
 from envmon.domains import build_warehouse
 from tests.alerts.conftest import make_config
 from tests.alerts.scenario import load_days
+from tests.support import stored
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = [{"dataset": "air_hourly", "source": "china-sites", "max_age_hours": 26}]
@@ -21,7 +21,7 @@ EXPECTED = [{"dataset": "air_hourly", "source": "china-sites", "max_age_hours": 
 
 def test_fresh_home_has_typed_empty_alert_views(envmon_home: Path) -> None:
     build_warehouse()
-    con = duckdb.connect(str(envmon_home / "warehouse.duckdb"), read_only=True)
+    con = stored.open_warehouse(envmon_home / "warehouse.duckdb")
     try:
         for view, schema in (("alerts", store.ALERT_SCHEMA), ("alert_events", store.EVENT_SCHEMA),
                              ("alert_outbox", store.OUTBOX_SCHEMA)):

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
 from envmon.air import ingest as air_ingest
@@ -20,6 +19,7 @@ from envmon.core import lake
 from envmon.core.errors import ConfigError, InputError
 from envmon.core.landing import land_bytes, land_file
 from envmon.core.sources import Format
+from tests.support import stored
 from tests.support.feeds import write_china_sites
 
 ENVMON = str(Path(sys.executable).parent / "envmon")
@@ -37,8 +37,8 @@ def files_under(root: Path) -> set[Path]:
 
 
 def ledger(home: Path) -> pd.DataFrame:
-    files = sorted((home / "ledger" / "runs").glob("*.parquet"))
-    return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+    with stored.at(home):
+        return stored.ledger_rows()
 
 
 # --- names that become paths ------------------------------------------------------------

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from tests.support import stored
 from tests.support.airflow import dags_test, migrated_env
 
 
@@ -22,7 +22,7 @@ def test_air_dag_loads_demo_day_into_warehouse(airflow_env: dict[str, str]) -> N
     dags_test("air_quality", "2026-10-02T03:00:00+08:00", airflow_env)
 
     home = Path(airflow_env["ENVMON_HOME"])
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = stored.open_warehouse(home / "warehouse.duckdb")
     try:
         runs = con.sql("SELECT source, status, rows_in, rows_loaded + rows_quarantined "
                        "FROM ingest_runs").fetchall()

@@ -7,11 +7,11 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
 from envmon.hazwaste.ingest import ingest_files
 from tests.hazwaste.builders import write
+from tests.support import stored
 
 DEMO_FIRST, DEMO_LAST = date(2026, 10, 1), date(2026, 10, 31)
 
@@ -27,19 +27,11 @@ def ingest_demo_month(home: Path, *, refresh: bool = True) -> list:
 
 
 def lake(home: Path, dataset: str) -> pd.DataFrame:
-    files = sorted((home / "lake" / dataset).glob("*/*.parquet"))
-    if not files:
-        return pd.DataFrame()
-    return pd.concat([pq.read_table(f).to_pandas().assign(_partition=f.parent.name,
-                                                          _part=f.stem) for f in files],
-                     ignore_index=True)
+    return stored.lake_rows(dataset)
 
 
 def quarantine(home: Path) -> pd.DataFrame:
-    files = sorted((home / "quarantine").rglob("*.parquet"))
-    if not files:
-        return pd.DataFrame(columns=["line", "field", "value", "rule", "reason"])
-    return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+    return stored.quarantine_rows()
 
 
 def found(home: Path) -> dict[str, set[str]]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from envmon.hazwaste.tasks import export_day
+from tests.support import stored
 from tests.support.airflow import dags_test, migrated_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def test_airflow_dags_test_loads_a_demo_day(tmp_path_factory: pytest.TempPathFac
     # The run at 00:00 on 13 October loads the export of 12 October.
     dags_test("hazwaste", "2026-10-13T00:00:00+08:00", env)
 
-    con = duckdb.connect(str(base / "envmon_home" / "warehouse.duckdb"), read_only=True)
+    con = stored.open_warehouse(base / "envmon_home" / "warehouse.duckdb")
     try:
         runs = con.execute("SELECT files, status, rows_in, rows_loaded + rows_quarantined "
                            "FROM ingest_runs WHERE dataset = 'hw_manifests'").fetchall()

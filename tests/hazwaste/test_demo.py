@@ -13,11 +13,11 @@ import json
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from envmon.hazwaste.anomalies import RULES
 from tests.hazwaste.conftest import found, ingest_demo_month, lake, quarantine
+from tests.support import stored
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_bad_input_is_quarantined_and_never_loaded(demo_home, planted) -> None:
 
 def test_views_answer_the_questions(demo_home) -> None:
     home, _ = demo_home
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = stored.open_warehouse(home / "warehouse.duckdb")
     try:
         manifests = con.execute("SELECT count(*), count(DISTINCT manifest_no || version), "
                                 "round(sum(shipped_t), 3) FROM hw_manifests").fetchall()[0]
@@ -109,7 +109,7 @@ def test_demo_summary_prints_kinds_and_flows(demo_home) -> None:
     from envmon.demo.summaries import summarise_hazwaste
 
     home, _ = demo_home
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = stored.open_warehouse(home / "warehouse.duckdb")
     try:
         lines = summarise_hazwaste(con)
     finally:
@@ -139,7 +139,7 @@ def test_documented_example_queries_run(demo_home) -> None:
         encoding="utf-8")
     queries = re.findall(r"```sql\n(.*?)```", doc, flags=re.S)
     assert len(queries) == 6
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = stored.open_warehouse(home / "warehouse.duckdb")
     try:
         for sql in queries:
             assert con.execute(sql).fetchall(), sql

@@ -9,6 +9,7 @@ import pytest
 
 from tests.hazwaste.builders import approval, events, export, line, manifest, t
 from tests.hazwaste.conftest import found, lake, quarantine
+from tests.support import stored
 
 N1, N2 = "20263205000001", "20263205000002"
 
@@ -51,12 +52,10 @@ def test_same_bytes_twice_is_a_duplicate_run(load, envmon_home: Path, tmp_path: 
     path = write(tmp_path / "e.json", export([manifest(N1)]))
     [first] = ingest_files([path], "manifest-json", data_docs=False)
     derived = ("hw_anomalies", "hw_manifest_state", "hw_flows")  # rewritten by each refresh
-    before = {p: p.stat().st_mtime_ns for p in (envmon_home / "lake").rglob("*.parquet")
-              if not any(f"/{name}/" in str(p) for name in derived)}
+    before = stored.lake_state(exclude=derived)
     [second] = ingest_files([path], "manifest-json", data_docs=False)
     assert second.status == "duplicate" and first.run_id in second.message
-    after = {p: p.stat().st_mtime_ns for p in before}
-    assert before == after
+    assert stored.lake_state(exclude=derived) == before
     [forced] = ingest_files([path], "manifest-json", data_docs=False, force=True)
     assert forced.status == "ok"
     assert len(lake(envmon_home, "hw_manifests")) == 1

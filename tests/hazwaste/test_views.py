@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
 from envmon.domains import build_warehouse
 from tests.hazwaste.builders import AH01_RECEIVER, approval, events, export, line, manifest, t
+from tests.support import stored
 
 
 def test_flows_and_manifest_views(load, envmon_home: Path) -> None:
@@ -30,7 +29,7 @@ def test_flows_and_manifest_views(load, envmon_home: Path) -> None:
                                   received=t("09-30", "15:00"), confirmed=t("10-08", "10:00"))),
     ]
     load(export(docs, approvals=[approval("JS-XP-1", codes=("HW49",))]))
-    con = duckdb.connect(str(build_warehouse()), read_only=True)
+    con = stored.open_warehouse(build_warehouse())
     try:
         flows = con.execute("""
             SELECT month, origin_province_code, dest_province_code, category, manifests, lines,
@@ -70,7 +69,7 @@ def test_flows_and_manifest_views(load, envmon_home: Path) -> None:
 
 
 def test_views_exist_on_an_empty_lake(envmon_home: Path) -> None:
-    con = duckdb.connect(str(build_warehouse()), read_only=True)
+    con = stored.open_warehouse(build_warehouse())
     try:
         for view in ("hw_manifests", "hw_waste_lines", "hw_events", "hw_anomalies",
                      "hw_flows_monthly", "hw_approvals", "hw_manifest_versions",

@@ -6,7 +6,6 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -17,6 +16,7 @@ from envmon.demo import water as water_demo
 from envmon.water import reference
 from envmon.water.sources.cnemc_water import Page, parse_pages
 from tests.registry.conftest import FIXTURES
+from tests.support import stored
 
 LAKE_POINTS = ["沙渚", "兰山嘴", "兰山嘴(老)", "西山", "湖滨", "湖滨(老)", "西半湖湖心"]
 
@@ -145,7 +145,7 @@ def test_a_real_row_takes_its_release_name_from_a_demo_row(tmp_path: Path, use_d
     # the view says the same
     from envmon.domains import build_warehouse
 
-    con = duckdb.connect(str(build_warehouse()), read_only=True)
+    con = stored.open_warehouse(build_warehouse())
     try:
         view = dict(con.execute("SELECT section_code, feed_name FROM water_sections WHERE "
                                 "section_code IN ('W33009', 'YW007')").fetchall())
@@ -178,7 +178,7 @@ def test_bad_section_files(tmp_path: Path, use_dir, file: str, old: str, new: st
 def test_the_sections_view_shows_the_type_and_its_source(envmon_home: Path) -> None:
     from envmon.domains import build_warehouse
 
-    con = duckdb.connect(str(build_warehouse()), read_only=True)
+    con = stored.open_warehouse(build_warehouse())
     try:
         view = con.execute("SELECT section_code, feed_name, water_body, water_type_source, "
                            "demo, cross_boundary, target_class FROM water_sections "

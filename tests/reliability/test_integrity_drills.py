@@ -16,11 +16,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
+from tests.support import stored
 from tests.support.feeds import write_china_sites
 
 ENVMON = str(Path(sys.executable).parent / "envmon")
@@ -45,18 +44,13 @@ def finish(procs: list[subprocess.Popen]) -> None:
 
 
 def ledger(home: Path) -> pd.DataFrame:
-    con = duckdb.connect()
-    try:
-        return con.execute(f"SELECT * FROM read_parquet('{home}/ledger/runs/*.parquet') "
-                           "ORDER BY started_at").df()
-    finally:
-        con.close()
+    with stored.at(home):
+        return stored.ledger_rows()
 
 
 def lake(home: Path, dataset: str, drop: tuple[str, ...] = ("run_id",)) -> pd.DataFrame:
-    files = sorted((home / "lake" / dataset).glob("*/*.parquet"))
-    frame = pd.concat([pq.read_table(f).to_pandas().assign(_at=f"{f.parent.name}/{f.name}")
-                       for f in files], ignore_index=True)
+    with stored.at(home):
+        frame = stored.lake_rows(dataset)
     frame = frame.drop(columns=[c for c in drop if c in frame])
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
@@ -200,8 +194,7 @@ def test_kill_at_a_point_then_rerun_counts_each_file_once(domain: str, point: st
     loaded = runs[runs["status"].isin(["ok", "incomplete"])]
     assert sorted(loaded["files"]) == sorted(f.name for f in files), runs[["status", "files"]]
     # Every lake row is owned by a run the ledger says loaded it.
-    owners = set(pd.concat([pq.read_table(f, columns=["run_id"]).to_pandas() for f in
-                            (home / "lake" / dataset).glob("*/*.parquet")])["run_id"])
+    owners = set(lake(home, dataset, drop=())["run_id"])
     assert owners <= set(loaded["run_id"])
     if domain == "air":
         assert loaded["rows_loaded"].sum() == len(lake(home, dataset)) == 3 * 24 * len(STATIONS)
@@ -209,6 +202,7 @@ def test_kill_at_a_point_then_rerun_counts_each_file_once(domain: str, point: st
     assert done.returncode == 0 and "consistent" in done.stdout, done.stdout
 
 
+@pytest.mark.files_layout  # reconcile reads the files layout (docs/lakehouse.md)
 def test_reconcile_names_an_interrupted_run_until_it_is_loaded_again(tmp_path: Path) -> None:
     home = tmp_path / "home"
     files = air_files(tmp_path / "in")[:1]
@@ -233,6 +227,7 @@ def test_reconcile_names_an_interrupted_run_until_it_is_loaded_again(tmp_path: P
     assert not list((home / "ledger" / "started").glob("*.json"))
 
 
+@pytest.mark.files_layout
 def test_reconcile_refuses_while_a_load_runs(tmp_path: Path) -> None:
     home = tmp_path / "home"
     files = air_files(tmp_path / "in")

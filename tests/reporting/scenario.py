@@ -36,12 +36,12 @@ Manifests (entered 2026-10-05..10-09 in this order):
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from envmon.core.timeutil import BEIJING
 
@@ -62,9 +62,15 @@ def write_reference(directory: Path) -> Path:
 
 
 def write_lake(home: Path, dataset: str, rows: list[dict[str, Any]], partition: str) -> None:
-    """Rows into lake/<dataset>/<partition>=<value>/test.parquet with the domain's schema."""
+    """Rows into the lake (part "test" of each <partition> value) with the
+    domain's schema, through core.lake as envmon writes marts: on either
+    storage. ENVMON_HOME must point at `home`."""
+    import pandas as pd
+
+    from envmon.core import lake
     from envmon.domains import lake_tables
 
+    assert Path(os.environ["ENVMON_HOME"]) == home, "write_lake writes ENVMON_HOME's lake"
     schema = lake_tables()[dataset]()
     stored = pa.schema([f for f in schema if f.name != partition])
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -73,9 +79,9 @@ def write_lake(home: Path, dataset: str, rows: list[dict[str, Any]], partition: 
     for value, part in groups.items():
         table = pa.table({f.name: pa.array([r.get(f.name) for r in part], type=f.type)
                           for f in stored}, schema=stored)
-        path = home / "lake" / dataset / f"{partition}={value}" / "test.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path)
+        frame = table.to_pandas() if table.num_rows else pd.DataFrame(columns=stored.names)
+        lake.replace_partition(dataset, frame, partition_col=partition, value=value,
+                               part="test", schema=stored)
 
 
 def _air_row(city: str, day: date, pm25: float | None, aqi: int | None,

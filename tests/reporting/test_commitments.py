@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from envmon.reporting.status import (
@@ -20,6 +19,7 @@ from envmon.reporting.status import (
     write,
 )
 from tests.reporting.conftest import TODAY
+from tests.support import stored
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,7 @@ def test_status_file_and_view(world: Path) -> None:
     run = compute("2026-10", today=TODAY)
     path = write(run)
     assert path == world / "reporting" / "commitment_status" / "2026-10.parquet"
-    con = duckdb.connect(str(world / "warehouse.duckdb"), read_only=True)
+    con = stored.open_warehouse(world / "warehouse.duckdb")
     try:
         # The view was built before the file existed and still reads it.
         count = con.execute("SELECT count(*) FROM commitment_status").fetchall()[0][0]
@@ -169,7 +169,7 @@ def test_status_file_and_view(world: Path) -> None:
         con.close()
     # Writing the same report period again replaces the file: no duplicates.
     write(compute("2026-10", today=TODAY))
-    con = duckdb.connect(str(world / "warehouse.duckdb"), read_only=True)
+    con = stored.open_warehouse(world / "warehouse.duckdb")
     try:
         assert con.execute("SELECT count(*) FROM commitment_status").fetchall()[0][0] == \
             len(run.rows)

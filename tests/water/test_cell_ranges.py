@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 import yaml
@@ -24,6 +23,7 @@ from envmon.domains import build_warehouse
 from envmon.water import schema
 from envmon.water.sources.cnemc_water import Page, parse_pages
 from envmon.water.sources.lab_monthly import parse_lab_monthly
+from tests.support import stored
 from tests.water.pages import THEAD, page, row, write
 from tests.water.test_water_ingest import FIXTURES, ingest, lake, quarantine
 
@@ -190,13 +190,9 @@ def test_ranges_are_data_and_the_row_checks_have_none() -> None:
 
 def test_warehouse_shows_the_flags(envmon_home: Path, tmp_path: Path) -> None:
     ingest(high_do_page(tmp_path))
-    con = duckdb.connect(str(build_warehouse()), read_only=True)
-    try:
-        got = con.execute("SELECT count(*) FILTER (NOT class_complete), "
-                          "count(*) FILTER (items_refused = 'do') FROM water_readings"
-                          ).fetchall()
-    finally:
-        con.close()
+    got = stored.query("SELECT count(*) FILTER (NOT class_complete), "
+                       "count(*) FILTER (items_refused = 'do') FROM water_readings",
+                       path=build_warehouse())
     assert got == [(5, 5)]
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from envmon.cli import main
+from tests.support import stored
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "water"
 
@@ -18,11 +18,7 @@ def test_ingest_with_fetched_at(envmon_home: Path, capsys: pytest.CaptureFixture
                  str(FIXTURES / "cnemc" / "year_boundary.json")])
     assert code == 0
     assert "year_boundary.json: ok, 2 rows loaded" in capsys.readouterr().out
-    con = duckdb.connect(str(envmon_home / "warehouse.duckdb"), read_only=True)
-    try:
-        months = con.execute("SELECT month FROM water_section_monthly ORDER BY 1").fetchall()
-    finally:
-        con.close()
+    months = stored.query("SELECT month FROM water_section_monthly ORDER BY 1")
     assert months == [("2026-12",), ("2027-01",)]
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from tests.support import stored
 from tests.support.airflow import dags_test, migrated_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,14 +35,14 @@ def test_schedule_retries_tags_assets(dag) -> None:
 
 
 @pytest.mark.slow
-def test_dag_run_loads_a_demo_fetch_into_the_warehouse(tmp_path: Path) -> None:
+def test_dag_run_loads_a_demo_fetch_into_the_warehouse(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     env = migrated_env(tmp_path, ENVMON_WATER_START="2026-10-01T00:00:00+08:00")
     # 04:00 Beijing on 2 October: the fetch after the 04:00 readings
     dags_test("water_quality", "2026-10-02T04:00:00+08:00", env)
 
-    home = Path(env["ENVMON_HOME"])
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
-    try:
+    monkeypatch.setenv("ENVMON_HOME", env["ENVMON_HOME"])
+    with stored.warehouse() as con:
         runs = con.execute("SELECT dataset, source, status, rows_in, "
                            "rows_loaded + rows_quarantined FROM ingest_runs "
                            "WHERE dataset = 'water_readings'").fetchall()
@@ -60,5 +60,3 @@ def test_dag_run_loads_a_demo_fetch_into_the_warehouse(tmp_path: Path) -> None:
                              "WHERE scope = 'region'").fetchall()
         assert region and region[0][0] >= 13  # of the 15 cross-boundary sections
         assert con.execute("SELECT count(*) FROM water_compensation").fetchall()[0][0] >= 8
-    finally:
-        con.close()

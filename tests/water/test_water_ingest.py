@@ -7,15 +7,14 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
 from envmon.core.landing import land_bytes
 from envmon.core.timeutil import BEIJING
 from envmon.domains import build_warehouse
 from envmon.water.ingest import ingest_files
+from tests.support import stored
 from tests.water.pages import row, write
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "water"
@@ -23,17 +22,11 @@ FETCHED = datetime(2026, 10, 14, 9, 0, tzinfo=BEIJING)
 
 
 def lake(home: Path, dataset: str = "water_readings") -> pd.DataFrame:
-    files = sorted((home / "lake" / dataset).glob("*/*.parquet"))
-    if not files:
-        return pd.DataFrame()
-    return pd.concat([pq.read_table(f).to_pandas().assign(_file=str(f)) for f in files],
-                     ignore_index=True)
+    return stored.lake_rows(dataset)
 
 
 def quarantine(home: Path) -> pd.DataFrame:
-    files = sorted((home / "quarantine").rglob("*.parquet"))
-    return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True) \
-        if files else pd.DataFrame(columns=["reason", "rule", "line", "field", "value"])
+    return stored.quarantine_rows()
 
 
 def ingest(path: Path, fmt: str = "cnemc-water", **kwargs):
@@ -51,7 +44,7 @@ def test_release_pages_load_with_envmon_classes(envmon_home: Path) -> None:
     assert first.rows_in == first.rows_loaded + first.rows_quarantined == 3
     rows = lake(envmon_home).set_index("section_code")
     assert len(rows) == 5
-    assert {Path(f).parent.name for f in rows["_file"]} == {"date=2026-10-14"}
+    assert set(rows["_partition"]) == {"date=2026-10-14"}
     assert set(rows["source"]) == {"cnemc-water"}
     # 太湖梅梁湖 is a lake: TP 0.132 is class V on the lake table (0.1 < x <= 0.2)
     meiliang = rows.loc["YW016"]
@@ -62,11 +55,9 @@ def test_release_pages_load_with_envmon_classes(envmon_home: Path) -> None:
     assert not unknown["registered"] and unknown["water_class"] == "III"
     assert unknown["water_body"] == "lake"  # river name 南四湖 ends in 湖
     daily = lake(envmon_home, "water_section_daily")
-    assert len(daily) == 5 and {Path(f).parent.name for f in daily["_file"]} == {
-        "date=2026-10-14"}
+    assert len(daily) == 5 and set(daily["_partition"]) == {"date=2026-10-14"}
     monthly = lake(envmon_home, "water_section_monthly")
-    assert len(monthly) == 5 and set(monthly["_file"].map(lambda f: Path(f).parent.name)) == {
-        "month=2026-10"}
+    assert len(monthly) == 5 and set(monthly["_partition"]) == {"month=2026-10"}
 
 
 def test_feed_class_is_kept_and_disagreement_flagged(envmon_home: Path, tmp_path: Path) -> None:
@@ -81,10 +72,10 @@ def test_same_file_twice_and_a_corrected_redelivery(envmon_home: Path, tmp_path:
     path = write(tmp_path / "v1" / "p.json", [row("YW001", "10-14 08:00"),
                                               row("YW002", "10-14 08:00")])
     first = ingest(path)
-    before = {f: f.stat().st_mtime_ns for f in (envmon_home / "lake").rglob("*.parquet")}
+    before = stored.lake_state()
     again = ingest(path)
     assert again.status == "duplicate" and first.run_id in again.message
-    assert before == {f: f.stat().st_mtime_ns for f in (envmon_home / "lake").rglob("*.parquet")}
+    assert stored.lake_state() == before
     fixed = write(tmp_path / "v2" / "p.json", [row("YW001", "10-14 08:00", tp=0.31)])
     assert ingest(fixed).status == "ok"
     rows = lake(envmon_home).set_index("section_code")
@@ -171,8 +162,7 @@ def test_lab_and_automatic_readings_make_one_month(envmon_home: Path, tmp_path: 
 def test_warehouse_views(envmon_home: Path) -> None:
     ingest(FIXTURES / "cnemc" / "realtime_p1.json")
     ingest(FIXTURES / "cnemc" / "realtime_p2.json")
-    con = duckdb.connect(str(build_warehouse()), read_only=True)
-    try:
+    with stored.warehouse(build_warehouse()) as con:
         assert con.execute("SELECT count(*) FROM water_readings").fetchall() == [(5,)]
         assert con.execute("SELECT section_code FROM water_unregistered_sections"
                            ).fetchall() == [("unregistered:山东:二级坝",)]
@@ -188,8 +178,6 @@ def test_warehouse_views(envmon_home: Path) -> None:
         assert comp == [("YW001", 0.0, None), ("YW009", 0.0, None)]
         month = con.execute("SELECT DISTINCT month FROM water_section_monthly").fetchall()
         assert month == [("2026-10",)]
-    finally:
-        con.close()
 
 
 def test_quarantine_raw_is_json(envmon_home: Path) -> None:
@@ -199,7 +187,7 @@ def test_quarantine_raw_is_json(envmon_home: Path) -> None:
 
 
 def test_empty_warehouse_has_the_water_views(envmon_home: Path) -> None:
-    con = duckdb.connect(str(build_warehouse()), read_only=True)
+    con = stored.open_warehouse(build_warehouse())
     try:
         for view in ("water_readings", "water_section_daily", "water_section_monthly",
                      "water_compensation", "water_compensation_factors",
@@ -213,6 +201,7 @@ def test_empty_warehouse_has_the_water_views(envmon_home: Path) -> None:
         con.close()
 
 
+@pytest.mark.files_layout  # on the lakehouse a load and its sums commit together
 def test_month_redoes_days_whose_sums_are_missing(envmon_home: Path, tmp_path: Path) -> None:
     # A lake from before the daily sums (or a load killed before its derive)
     # has a day without sums: the month must still count that day's readings.

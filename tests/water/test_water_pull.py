@@ -6,7 +6,6 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -15,6 +14,7 @@ from envmon.core.settings import CONFIG_DIR
 from envmon.core.timeutil import BEIJING
 from envmon.water.pull import pull
 from tests.support.http_server import FixtureServer, Scripted
+from tests.support.stored import lake_rows
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "water"
 ENDPOINT = "/GJZ/Ajax/Publish.ashx"
@@ -42,8 +42,7 @@ def release(server: FixtureServer, **extra) -> dict:
 
 
 def stored(home: Path) -> int:
-    return sum(pq.read_metadata(p).num_rows
-               for p in (home / "lake" / "water_readings").glob("*/*.parquet"))
+    return len(lake_rows("water_readings"))
 
 
 def serve_pages(server: FixtureServer, second: Scripted | None = None) -> None:
@@ -140,5 +139,5 @@ def test_demo_source_generates_the_page_of_its_time(envmon_home: Path) -> None:
     assert record.status == "ok", record.message
     assert record.rows_loaded >= 20
     assert pull("demo", at=at, data_docs=False)[0].status == "duplicate"
-    days = {p.parent.name for p in (envmon_home / "lake" / "water_readings").glob("*/*.parquet")}
+    days = set(lake_rows("water_readings")["_partition"])
     assert days == {"date=2026-10-02"}

@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 export ENVMON_HOME ?= $(CURDIR)/var
 
-.PHONY: demo test lint bench install clean airflow
+.PHONY: demo test test-lakehouse lint bench install clean airflow
 
 install: $(VENV)/.synced
 
@@ -27,6 +27,12 @@ demo: install
 # (a skip hides a test that proved nothing; under CI it fails, tests/conftest.py).
 test: install lint
 	$(VENV)/bin/pytest -q -rfEs
+
+# The same suite on the embedded lakehouse (docs/lakehouse.md): tests read
+# what was stored through tests/support/stored.py, whichever storage holds it;
+# tests/deploy starts its own shared lakehouse and runs in `make test` only.
+test-lakehouse: install lint
+	ENVMON_STORAGE=lakehouse $(VENV)/bin/pytest -q -rfEs --ignore=tests/deploy
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import stored
 from tests.support.feeds import write_china_sites
 
 ENVMON = str(Path(sys.executable).parent / "envmon")
@@ -86,16 +87,10 @@ def test_incomplete_ingest_warns_and_exits_zero(tmp_path: Path) -> None:
 
 
 def _lake(home: Path, dataset: str) -> list[tuple]:
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        return con.execute(
-            f"SELECT COLUMNS(lambda c: c <> 'run_id') FROM read_parquet("
-            f"'{home}/lake/{dataset}/*/*.parquet', hive_partitioning = true) ORDER BY ALL"
-        ).fetchall()
-    finally:
-        con.close()
+    with stored.at(home):
+        rows = stored.lake_rows(dataset).drop(columns="run_id", errors="ignore").astype(object)
+    rows = rows.where(rows.notna(), None)  # NaN is not equal to itself; None is
+    return sorted(rows.itertuples(index=False, name=None), key=repr)
 
 
 def test_workers_split_a_backfill_and_load_the_same(tmp_path: Path) -> None:

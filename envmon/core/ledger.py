@@ -127,7 +127,11 @@ def record_run(record: RunRecord, *, keep_journal: bool = False) -> Path | None:
     if lakehouse.active():
         # The row commits with the run's lake writes (one transaction), so
         # the row itself says the bytes are loaded: no marker, no journal.
+        # The fault points are the files layout's, here both before the
+        # commit: a kill at either leaves nothing of the run.
+        fault_point("before-ledger-row")
         lake_tables.append(RUNS_TABLE, table)
+        fault_point("after-ledger-row")
         return None
     if record.status in ("ok", "incomplete"):
         _mark_loaded(record.dataset, record.sha256, record.run_id)

@@ -214,6 +214,7 @@ def test_the_warehouse_as_of_a_past_snapshot(lake_home: Path, tmp_path: Path,
     assert capsys.readouterr().out.split() == ["pm25", "90.0"]
 
 
+@pytest.mark.files_layout  # what the files storage says when asked for a past time
 def test_as_of_needs_the_lakehouse(envmon_home: Path, tmp_path: Path) -> None:
     from envmon.core.errors import EnvmonError
     from envmon.core.warehouse import connect_read_only

@@ -102,8 +102,9 @@ def test_views_work_from_any_directory(envmon_home: Path, tmp_path: Path) -> Non
     ingest_files([write_china_sites(tmp_path, "20261001", ["9001A"])], "china-sites")
     path = build_warehouse()
     probe = textwrap.dedent(f"""
-        import duckdb
-        con = duckdb.connect({str(path)!r}, read_only=True)
+        from pathlib import Path
+        from envmon.core.warehouse import connect_read_only
+        con = connect_read_only(Path({str(path)!r}))
         print(con.execute("SELECT count(*) FROM air_hourly").fetchall()[0][0])
         print(con.execute("SELECT ts_beijing::VARCHAR FROM air_hourly "
                           "ORDER BY ts LIMIT 1").fetchall()[0][0])
@@ -124,12 +125,14 @@ def test_analyst_reads_while_loads_and_rebuilds_run(envmon_home: Path, tmp_path:
     path = build_warehouse()
     analyst = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
-            import json, sys, time, duckdb
+            import json, sys, time
+            from pathlib import Path
+            from envmon.core.warehouse import connect_read_only
             stop = time.time() + 120
             counts, errors = [], []
             while time.time() < stop:
                 try:
-                    con = duckdb.connect({str(path)!r}, read_only=True)
+                    con = connect_read_only(Path({str(path)!r}))
                     counts.append(con.execute("SELECT count(*) FROM air_hourly").fetchall()[0][0])
                     con.close()
                 except Exception as exc:

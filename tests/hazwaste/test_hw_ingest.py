@@ -28,8 +28,7 @@ def test_export_lands_in_four_datasets_and_balances(load, envmon_home: Path) -> 
     assert len(lake(envmon_home, "hw_waste_lines")) == 3
     assert len(lake(envmon_home, "hw_events")) == 8
     assert lake(envmon_home, "hw_approvals")["approval_no"].tolist() == ["JS-XP-1"]
-    ledger = sorted((envmon_home / "ledger" / "runs").glob("*.parquet"))
-    assert len(ledger) == 1
+    assert len(stored.ledger_rows()) == 1
 
 
 def test_kg_is_converted_and_the_same_transfer_in_t_is_the_same_version(

@@ -70,6 +70,12 @@ def lake_rows(dataset: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def sorted_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` in the order of all its columns: for comparing what two reads
+    stored, where the order of rows within a part is the storage's own."""
+    return frame.sort_values(list(frame.columns), na_position="last", ignore_index=True)
+
+
 def quarantine_rows() -> pd.DataFrame:
     """Every quarantined row (QUARANTINE_SCHEMA's columns), in no set order."""
     if on_lakehouse():

@@ -100,7 +100,28 @@ def _build(target: Path | None, tables: dict[str, LakeTable]) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)
+    _write_attach_file(target)
     return target
+
+
+def attach_file(target: Path | None = None) -> Path:
+    """The DuckDB CLI's -init file beside the warehouse (lakehouse only)."""
+    target = target or home().warehouse
+    return target.with_name(f"{target.stem}.attach.sql")
+
+
+def _write_attach_file(target: Path) -> None:
+    """On the lakehouse the views read `lake.<table>`, which a plain
+    `duckdb warehouse.duckdb` has not attached: this file's statements do it,
+    read-only, so `duckdb -readonly -init warehouse.attach.sql warehouse.duckdb`
+    opens the views as on files. Not written with the data on S3: the bucket's
+    keys stay out of files (`envmon lakehouse info` prints the statements)."""
+    path = attach_file(target)
+    if not lakehouse.active() or lakehouse.settings().s3 is not None:
+        path.unlink(missing_ok=True)
+        return
+    text = "\n".join(lakehouse.attach_sql()) + "\n"
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _name_in_main(con) -> None:  # con: duckdb.DuckDBPyConnection

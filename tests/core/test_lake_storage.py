@@ -223,3 +223,34 @@ def test_as_of_needs_the_lakehouse(envmon_home: Path, tmp_path: Path) -> None:
     view_rows("air_hourly")
     with pytest.raises(EnvmonError, match="needs the lakehouse"):
         connect_read_only(as_of=1)
+
+
+def test_the_cli_init_file_attaches_the_lake_to_the_warehouse(
+        lake_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`duckdb -readonly -init warehouse.attach.sql warehouse.duckdb` (the CLI
+    is not installed here): the file's statements, run on a plain read-only
+    connection to the warehouse, make its views read the lakehouse."""
+    import duckdb
+
+    from envmon.core.warehouse import attach_file
+    from envmon.domains import build_warehouse
+
+    assert ingest(write_china_sites(tmp_path, "20261001", STATIONS)).status == "ok"
+    path = build_warehouse()
+    statements = attach_file(path).read_text(encoding="utf-8").strip().splitlines()
+    con = duckdb.connect(str(path), read_only=True,
+                         config={"autoinstall_known_extensions": False,
+                                 "autoload_known_extensions": False})
+    try:
+        with pytest.raises(duckdb.CatalogException, match="lake"):
+            con.execute("SELECT count(*) FROM air_hourly").fetchall()
+        for statement in statements:
+            con.execute(statement)
+        assert con.execute("SELECT count(*) FROM air_hourly").fetchall() == [(72,)]
+        with pytest.raises(duckdb.Error, match="read-only"):
+            con.execute("DELETE FROM lake.air_hourly")
+    finally:
+        con.close()
+    monkeypatch.setenv("ENVMON_STORAGE", "files")  # on files the views need no init file
+    build_warehouse()
+    assert not attach_file(path).exists()

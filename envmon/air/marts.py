@@ -28,15 +28,12 @@ def refresh_days(days: Iterable[str]) -> None:
         rebuild_daily(day, hourly)
 
 
-def rebuild_daily(day: str, hourly: pd.DataFrame | None = None) -> tuple[int, int]:
+def rebuild_daily(day: str, hourly: pd.DataFrame) -> tuple[int, int]:
     """Recompute both daily marts for `day` (YYYY-MM-DD) from its hourly
-    partition (read here unless given); returns their row counts."""
+    partition; returns their row counts."""
     from envmon.air.daily import daily_city, daily_station
     from envmon.air.registry import city_assessment_stations
 
-    if hourly is None:
-        hourly = lake.read_partition(schema.HOURLY_DATASET, "date", day,
-                                     schema.hourly_arrow_schema())
     hourly = preferred_hours(hourly).assign(date=day)
     stations = daily_station(hourly) if not hourly.empty else pd.DataFrame()
     cities = (daily_city(stations, city_assessment_stations()) if not stations.empty

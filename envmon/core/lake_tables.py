@@ -151,18 +151,17 @@ def select(name: str, sql: str, params: Sequence[object] = ()) -> list[tuple]:
 def read(dataset: str, partition_col: str, value: str, schema: pa.Schema, *,
          part: str | None = None) -> pd.DataFrame:
     """One partition's rows (of one part, or of all with their `_part`), in `schema`."""
+    if part is None:
+        return read_many(dataset, partition_col, [value], schema)[value]
     con = lakehouse.current()
-    columns = list(schema.names) + ([] if part else [PART])
     _flush(dataset)
     if not _exists(dataset):
-        return _typed(None, schema, with_part=part is None)
-    where, params = f'"{partition_col}" = ?', [value]
-    if part is not None:
-        where, params = f"{where} AND {PART} = ?", [value, part]
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    table = con.execute(f"SELECT {quoted} FROM {table_name(dataset)} WHERE {where} "
-                        f"ORDER BY {PART}", params).arrow().read_all()
-    return _typed(table, schema, with_part=part is None)
+        return _typed(None, schema, with_part=False)
+    quoted = ", ".join(f'"{c}"' for c in schema.names)
+    table = con.execute(f"SELECT {quoted} FROM {table_name(dataset)} "
+                        f'WHERE "{partition_col}" = ? AND {PART} = ?',
+                        [value, part]).arrow().read_all()
+    return _typed(table, schema, with_part=False)
 
 
 def read_many(dataset: str, partition_col: str, values: Sequence[str], schema: pa.Schema

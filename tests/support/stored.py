@@ -17,13 +17,12 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from envmon.core import lake, lake_tables, lakehouse
 from envmon.core.quarantine import QUARANTINE_SCHEMA, QUARANTINE_TABLE
 from envmon.core.settings import home
-
-QUARANTINE_COLUMNS = QUARANTINE_SCHEMA.names
 
 
 def on_lakehouse() -> bool:
@@ -78,32 +77,29 @@ def sorted_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 def quarantine_rows() -> pd.DataFrame:
     """Every quarantined row (QUARANTINE_SCHEMA's columns), in no set order."""
-    if on_lakehouse():
-        if not lake_tables.columns(QUARANTINE_TABLE):
-            return pd.DataFrame(columns=QUARANTINE_COLUMNS)
-        return lakehouse.session().execute(
-            f"SELECT * FROM {lake_tables.table_name(QUARANTINE_TABLE)}").df()[QUARANTINE_COLUMNS]
-    files = sorted(home().quarantine.rglob("*.parquet"))
-    if not files:
-        return pd.DataFrame(columns=QUARANTINE_COLUMNS)
-    return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+    return _unpartitioned(QUARANTINE_TABLE, home().quarantine, QUARANTINE_SCHEMA)
 
 
 def ledger_rows() -> pd.DataFrame:
     """Every run the ledger recorded (LEDGER_SCHEMA's columns), oldest first."""
     from envmon.core.ledger import LEDGER_SCHEMA, RUNS_TABLE
 
-    if on_lakehouse():
-        if not lake_tables.columns(RUNS_TABLE):
-            return LEDGER_SCHEMA.empty_table().to_pandas()
-        frame = lakehouse.session().execute(
-            f"SELECT * FROM {lake_tables.table_name(RUNS_TABLE)}").df()[LEDGER_SCHEMA.names]
-    else:
-        files = sorted((home().ledger / "runs").glob("*.parquet"))
-        if not files:
-            return LEDGER_SCHEMA.empty_table().to_pandas()
-        frame = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+    frame = _unpartitioned(RUNS_TABLE, home().ledger / "runs", LEDGER_SCHEMA)
     return frame.sort_values(["started_at", "run_id"], kind="stable").reset_index(drop=True)
+
+
+def _unpartitioned(table: str, directory: Path, schema: pa.Schema) -> pd.DataFrame:
+    """An unpartitioned table's rows: the lakehouse table, or every Parquet file under
+    `directory` on files; `schema`'s columns, empty when nothing is stored."""
+    if on_lakehouse():
+        if not lake_tables.columns(table):
+            return schema.empty_table().to_pandas()
+        return lakehouse.session().execute(
+            f"SELECT * FROM {lake_tables.table_name(table)}").df()[schema.names]
+    files = sorted(directory.rglob("*.parquet"))
+    if not files:
+        return schema.empty_table().to_pandas()
+    return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
 
 
 def run_row(run_id: str) -> dict:

@@ -105,6 +105,21 @@ def tree_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
 
 
+def stored_bytes(home: Path) -> int:
+    """What the lake holds on disk, on either storage: the Parquet layout's
+    `lake/`, or the embedded lakehouse's catalog and data under `lakehouse/`."""
+    return tree_bytes(home / "lake") + tree_bytes(home / "lakehouse")
+
+
+def add_storage_argument(parser: Any) -> None:
+    """--storage: ENVMON_STORAGE of the children, envmon's own default unless given."""
+    from envmon.core.lakehouse import DEFAULT_STORAGE, STORAGES
+
+    parser.add_argument("--storage", choices=STORAGES, default=DEFAULT_STORAGE,
+                        help=f"ENVMON_STORAGE of the ingest and warehouse children (default "
+                             f"{DEFAULT_STORAGE}, embedded; docs/lakehouse.md)")
+
+
 def copy_reference_tables(directory: Path) -> None:
     """cities.csv and provinces.csv into `directory`, an ENVMON_REFERENCE_DIR being written.
 

@@ -96,7 +96,7 @@ class BenchOptions:
     seed: int = 2026
     output: Path | None = DEFAULT_OUTPUT
     json_path: Path | None = None
-    storage: str = "files"
+    storage: str = "lakehouse"  # envmon's default (envmon.core.lakehouse.DEFAULT_STORAGE)
 
 
 # --- entry point --------------------------------------------------------------------
@@ -148,9 +148,7 @@ def parse_args(argv: Sequence[str]) -> BenchOptions:
     p.add_argument("--output", default=str(DEFAULT_OUTPUT),
                    help="Markdown file to update (default docs/benchmarks.md; '-' for none)")
     p.add_argument("--json", dest="json_path", type=Path, help="also write raw results here")
-    p.add_argument("--storage", choices=("files", "lakehouse"), default="files",
-                   help="ENVMON_STORAGE of the ingest and warehouse children: Parquet files "
-                        "(default) or the embedded lakehouse (docs/lakehouse.md)")
+    harness.add_storage_argument(p)
     args = p.parse_args(argv)
     if args.stations < 1 or args.days < 1 or args.docs_days < 0:
         p.error("--stations and --days must be >= 1, --docs-days >= 0")
@@ -227,9 +225,7 @@ def _measure(options: BenchOptions, layout: Layout, command: str) -> dict[str, A
     sizes = {"csv_bytes": csv_bytes,
              "landing_bytes": harness.tree_bytes(layout.home / "landing"),
              "lake_hourly_bytes": harness.tree_bytes(layout.home / "lake" / "air_hourly"),
-             # The embedded lakehouse keeps its tables' files under lakehouse/.
-             "lake_bytes": harness.tree_bytes(layout.home / "lake")
-             + harness.tree_bytes(layout.home / "lakehouse"),
+             "lake_bytes": harness.stored_bytes(layout.home),
              "floor_bytes": floors[0]["parquet_bytes"]}
     result = {
         "options": {**asdict(options), "workdir": str(options.workdir)},

@@ -161,6 +161,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1,
                    help="also time `envmon ingest --workers N` (air, water) in a fresh home")
     p.add_argument("--keep", action="store_true")
+    harness.add_storage_argument(p)
     p.add_argument("--output", default=str(harness.DEFAULT_OUTPUT),
                    help="Markdown file to update ('-' for none)")
     args = p.parse_args(argv)
@@ -203,9 +204,10 @@ def _measure(domain: str, args: argparse.Namespace, layout: Layout, command: str
     input_bytes = sum(p.stat().st_size for p in files)
     say(f"- generated {len(files)} files ({input_bytes / 1e6:.1f} MB) in "
         f"{generate_s:.1f}s")
-    env = {"ENVMON_HOME": str(layout.home), "ENVMON_REFERENCE_DIR": str(layout.reference)}
+    env = {"ENVMON_HOME": str(layout.home), "ENVMON_REFERENCE_DIR": str(layout.reference),
+           "ENVMON_STORAGE": args.storage}
 
-    say(f"- envmon ingest {domain} (child process)")
+    say(f"- envmon ingest {domain} on {args.storage} (child process)")
     if domain == "air":
         ingest = _air_ingest(layout, env, files)
     else:
@@ -260,7 +262,7 @@ def _measure(domain: str, args: argparse.Namespace, layout: Layout, command: str
         "generate_s": generate_s, "ingest": ingest, "workers": workers, "floor": floor,
         "warehouse": warehouse,
         "profile": profile, "dagbag": dagbag,
-        "lake_bytes": harness.tree_bytes(layout.home / "lake"),
+        "storage": args.storage, "lake_bytes": harness.stored_bytes(layout.home),
     }
 
 

@@ -109,13 +109,13 @@ def child_workers(spec: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError(f"envmon ingest --workers exited {done.returncode}: "
                            f"{done.stderr.strip()[-300:]}")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    import duckdb
+    # The ledger through the warehouse the command rebuilt: either storage.
+    from envmon.core.warehouse import connect_read_only
 
-    con = duckdb.connect()
+    con = connect_read_only()
     try:
         runs, loaded = con.execute(
-            "SELECT count(*), sum(rows_loaded) FROM read_parquet(?)",
-            [os.path.join(os.environ["ENVMON_HOME"], "ledger", "runs", "*.parquet")]).fetchall()[0]
+            "SELECT count(*), sum(rows_loaded) FROM ingest_runs").fetchall()[0]
     finally:
         con.close()
     return {"workers": spec["workers"], "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,

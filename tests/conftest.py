@@ -57,22 +57,19 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "may_skip_in_ci: the test may skip under CI too (a skip is a failure there)")
     config.addinivalue_line(
         "markers", "files_layout: tests a guarantee of the files layout itself (atomic "
-        "renames, flock, stale marts after a kill); not collected on the lakehouse")
+        "renames, flock, stale marts after a kill); runs with ENVMON_STORAGE=files")
 
 
-# The suite runs on each storage (ENVMON_STORAGE, .ci/run). A test of the
-# files layout's own mechanics has nothing to test on the lakehouse, where a
-# DuckLake transaction gives the guarantee: it is deselected there, which is
-# neither a pass nor a skip, and the count says so.
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    from envmon.core import lakehouse
-
-    if not lakehouse.active():
-        return
-    layout = [item for item in items if item.get_closest_marker("files_layout")]
-    if layout:
-        config.hook.pytest_deselected(items=layout)
-        items[:] = [item for item in items if item.get_closest_marker("files_layout") is None]
+# The suite runs on each storage (ENVMON_STORAGE, .ci/run): the default
+# lakehouse, then files. A test of the files layout's own mechanics (reconcile,
+# flock, pyarrow's writes, stale sums after a kill) runs on files in either
+# pass, its subprocesses too: on the lakehouse a DuckLake transaction gives
+# the guarantee it tests, and there is nothing of it to test.
+@pytest.fixture(autouse=True)
+def _files_layout_storage(request: pytest.FixtureRequest,
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("files_layout") is not None:
+        monkeypatch.setenv("ENVMON_STORAGE", "files")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after xfail is settled

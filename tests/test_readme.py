@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from envmon.core.progress import SilentReporter
-from envmon.demo.run import DEMOS
+from envmon.demo.run import DEMOS, query_hints
 from envmon.domains import build_warehouse
 from tests.support import stored
 
@@ -41,6 +45,19 @@ def test_readme_sql_runs_and_returns_rows(demo_warehouse: Path, sql: str) -> Non
     finally:
         con.close()
     assert rows, f"README example returned nothing on four demo days:\n{sql}"
+
+
+def test_the_demo_s_python_line_reads_the_warehouse(demo_warehouse: Path,
+                                                    tmp_path: Path) -> None:
+    """What `envmon demo` prints for Python runs as printed, in a plain
+    interpreter elsewhere, without envmon's settings in the environment."""
+    [line] = [hint for hint in query_hints(demo_warehouse) if hint.split()[:1] == ["python"]]
+    label, _, flag, code = shlex.split(line)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENVMON_")}
+    done = subprocess.run([sys.executable, flag, code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "city_code" in done.stdout and "5 rows" in done.stdout, done.stdout
 
 
 def test_readme_has_sql_examples() -> None:

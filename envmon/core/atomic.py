@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from envmon.core.errors import ConfigError
@@ -48,6 +49,24 @@ def file_mode() -> int:
         raise ConfigError(f"ENVMON_FILE_MODE {text!r}: give octal permission bits that let "
                           "the owner read and write, e.g. 0640 or 0644")
     return mode
+
+
+@contextmanager
+def file_mode_umask() -> Iterator[None]:
+    """Files that other code creates meanwhile (DuckDB writing the embedded
+    lakehouse's catalog and Parquet) get ENVMON_FILE_MODE too, and their
+    directories the same bits plus search where read is given (0640: 0750).
+
+    A umask is the process's: files other threads create in the meantime get
+    it as well, which is no wider than what envmon writes itself.
+    """
+    mode = file_mode()
+    directories = mode | (mode & 0o444) >> 2
+    previous = os.umask(0o777 & ~directories)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def orphan_temporaries(root: Path) -> list[Path]:

@@ -23,11 +23,11 @@ The extensions (ducklake, sqlite, postgres, httpfs) are DuckDB's signed
 builds from the `duckdb-extension-*` wheels in the lock, loaded from
 site-packages; autoinstall is off, so nothing is downloaded at run time.
 
-Storage: ENVMON_STORAGE=lakehouse puts the lake tables, marts, quarantine,
-ledger and landed bytes on the lakehouse (envmon.core.lake_tables), one
-transaction per stored group (`run`); the default, `files`, keeps today's
-Parquet files under ENVMON_HOME. docs/lakehouse.md says what is on it and
-what is not yet.
+Storage: ENVMON_STORAGE=lakehouse (the default) puts the lake tables, marts,
+quarantine, ledger and landed bytes on the lakehouse (envmon.core.lake_tables),
+one transaction per stored group (`run`); `files` keeps them as Parquet files
+under ENVMON_HOME, as before issue 14. docs/lakehouse.md says what is on it
+and what is not yet.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from envmon.core.atomic import file_mode_umask
 from envmon.core.errors import ConfigError
 from envmon.core.settings import home
 
@@ -54,6 +55,8 @@ T = TypeVar("T")
 ALIAS = "lake"
 # ENVMON_STORAGE: where the lake, quarantine and ledger are kept.
 STORAGES = ("files", "lakehouse")
+# Embedded unless configured shared (`settings`): needs no server, like files.
+DEFAULT_STORAGE = "lakehouse"
 # One row per scope that writers claim (see `transact`); envmon's own table.
 CLAIMS = "envmon_claims"
 # The extensions loaded, each from its wheel `duckdb_extension_<name>`: the
@@ -160,7 +163,8 @@ def connect(config: LakehouseSettings | None = None, *,
     con = duckdb.connect(config={"autoinstall_known_extensions": False,
                                  "autoload_known_extensions": False})
     try:
-        attach(con, config, read_only=read_only)
+        with file_mode_umask():  # the embedded catalog and data directory, when new
+            attach(con, config, read_only=read_only)
     except Exception:
         con.close()
         raise
@@ -266,6 +270,13 @@ def transact(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConn
     `known_claims`: the scopes whose rows this connection already saw (kept
     by `run` per session), so their rows are not looked up again.
     """
+    with file_mode_umask():  # the Parquet files DuckLake writes for the embedded lakehouse
+        return _transact(con, work, claims, attempts, backoff, known_claims)
+
+
+def _transact(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], T],
+              claims: Sequence[str], attempts: int, backoff: float,
+              known_claims: set[str] | None) -> tuple[T, int]:
     if claims:
         _ensure_claim_rows(con, claims, known_claims)
     conflicts = 0
@@ -346,8 +357,8 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def active() -> bool:
-    """True when ENVMON_STORAGE says the lakehouse holds the lake (default: files)."""
-    storage = os.environ.get("ENVMON_STORAGE", "files").strip() or "files"
+    """True when ENVMON_STORAGE says the lakehouse holds the lake (the default)."""
+    storage = os.environ.get("ENVMON_STORAGE", DEFAULT_STORAGE).strip() or DEFAULT_STORAGE
     if storage not in STORAGES:
         raise ConfigError(f"ENVMON_STORAGE={storage!r}: expected one of {', '.join(STORAGES)}")
     return storage == "lakehouse"

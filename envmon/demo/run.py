@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from envmon.core.errors import ConfigError
@@ -79,7 +80,8 @@ def run_demo(month: str | None = None, seed: int = 2026) -> int:
     from envmon.reporting.cli import demo_report
 
     demo_report(reporter, first)
-    _how_to_query(reporter, warehouse)
+    for line in query_hints(warehouse):
+        reporter.say(line)
     return 0
 
 
@@ -91,11 +93,20 @@ def _totals(name: str, records: list, seconds: float) -> str:
             f"{not_ok} of {len(records)} runs not ok ({seconds:.0f}s)")
 
 
-def _how_to_query(reporter, warehouse) -> None:
-    reporter.say("\nquery the warehouse (read-only, from any directory):")
-    for label, sql in EXAMPLE_QUERIES:
-        reporter.say(f'  {label:<12} .venv/bin/envmon query "{sql}"')
-    reporter.say(f"  {'python':<12} .venv/bin/python -c \"import duckdb; "
-                 f"con = duckdb.connect('{warehouse}', read_only=True); "
+def query_hints(warehouse: Path) -> list[str]:
+    """How to query the warehouse just built: envmon, Python, the DuckDB CLI."""
+    from envmon.core.warehouse import attach_file
+
+    lines = ["", "query the warehouse (read-only, from any directory):"]
+    lines += [f'  {label:<12} .venv/bin/envmon query "{sql}"' for label, sql in EXAMPLE_QUERIES]
+    # On the lakehouse the views read tables of an attached catalog: a plain
+    # connection runs the build's attach statements first (README, "Query").
+    attach = attach_file(warehouse)
+    init = f"con.execute(open('{attach}').read()); " if attach.exists() else ""
+    lines.append(f"  {'python':<12} .venv/bin/python -c \"import duckdb; "
+                 f"con = duckdb.connect('{warehouse}', read_only=True); {init}"
                  f"print(con.sql('FROM air_daily_city LIMIT 5'))\"")
-    reporter.say(f"Data Docs (Great Expectations): {home().data_docs / 'index.html'}")
+    cli = f"-init {attach} " if attach.exists() else ""
+    lines.append(f"  {'duckdb CLI':<12} duckdb -readonly {cli}{warehouse}")
+    lines.append(f"Data Docs (Great Expectations): {home().data_docs / 'index.html'}")
+    return lines

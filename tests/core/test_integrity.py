@@ -145,8 +145,12 @@ def test_a_directory_argument_says_so(tmp_path: Path) -> None:
 
 
 def modes(home: Path) -> set[int]:
-    return {stat.S_IMODE(p.stat().st_mode) for d in ("lake", "landing", "ledger")
-            for p in files_under(home / d)}
+    """Of every file a load leaves, on either storage (the embedded
+    lakehouse's catalog and Parquet are written by DuckDB, not envmon)."""
+    found = {p for d in ("lake", "landing", "ledger", "lakehouse") for p in files_under(home / d)}
+    if stored.on_lakehouse():
+        assert any(p.suffix == ".parquet" for p in files_under(home / "lakehouse"))
+    return {stat.S_IMODE(p.stat().st_mode) for p in found}
 
 
 def test_written_files_are_group_readable_by_default_and_configurable(tmp_path: Path) -> None:

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 import requests
 import yaml
@@ -48,6 +47,7 @@ from tests.deploy.services import (
     start_redis,
     wait_for,
 )
+from tests.support import stored
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -243,7 +243,7 @@ def test_air_dag_runs_on_celery_workers_and_fills_the_warehouse(cluster: Cluster
         f"the Celery worker executed {executed}:\n{worker_log[-3000:]}")
 
     # The warehouse the workers built, read-only as analysts read it.
-    con = duckdb.connect(str(cluster.envmon_home / "warehouse.duckdb"), read_only=True)
+    con = stored.open_warehouse(cluster.envmon_home / "warehouse.duckdb")
     try:
         # Airflow 3 schedules "@hourly" with a CronTriggerTimetable: when the test
         # straddles a full hour, the scheduler also starts that hour's run, which

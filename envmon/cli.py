@@ -141,6 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
                          "marks it rolled_back")
     back.add_argument("run_id", help="the run, as in ingest_runs.run_id")
     back.set_defaults(handler=_cmd_lakehouse_rollback)
+    upkeep = lh_commands.add_parser(
+        "compact", help="merge small files, expire old snapshots, delete unused files "
+                        "(retention: config/lakehouse.yaml)")
+    upkeep.add_argument("--keep-days", type=float, metavar="DAYS",
+                        help="keep the snapshots of the last DAYS days (time travel, "
+                             "rollback); default upkeep.keep_days")
+    upkeep.add_argument("--grace-hours", type=float, metavar="HOURS",
+                        help="delete freed files once HOURS have passed; default "
+                             "upkeep.grace_hours")
+    upkeep.set_defaults(handler=_cmd_lakehouse_compact)
 
     wh = sub.add_parser("warehouse", help="rebuild warehouse.duckdb from warehouse/*.sql")
     wh.set_defaults(handler=_cmd_warehouse)
@@ -321,6 +331,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
 def _cmd_lakehouse_info(args: argparse.Namespace) -> int:
     from envmon.core import lakehouse
 
+    print(f"storage in use: {lakehouse.storage()} (ENVMON_STORAGE, docs/lakehouse.md)")
     config = lakehouse.settings()
     print(config.describe())
     print("-- attach read-only from the DuckDB CLI (1.5.5); with S3, fill in the keys:")
@@ -355,6 +366,14 @@ def _cmd_lakehouse_rollback(args: argparse.Namespace) -> int:
     for line in after_rollback(result.dataset):
         print(line)
     build_warehouse()
+    return 0
+
+
+def _cmd_lakehouse_compact(args: argparse.Namespace) -> int:
+    from envmon.core.upkeep import compact, retention
+
+    done = compact(retention({"keep_days": args.keep_days, "grace_hours": args.grace_hours}))
+    print(done.summary())
     return 0
 
 

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from envmon.core.atomic import file_mode_umask
-from envmon.core.errors import ConfigError
+from envmon.core.errors import ConfigError, EnvmonError
 from envmon.core.settings import home
 
 if TYPE_CHECKING:
@@ -57,6 +57,10 @@ ALIAS = "lake"
 STORAGES = ("files", "lakehouse")
 # Embedded unless configured shared (`settings`): needs no server, like files.
 DEFAULT_STORAGE = "lakehouse"
+# Under ENVMON_HOME: the embedded lakehouse's catalog, and the directory of
+# ledger rows that every load on the files layout writes (`storage`).
+EMBEDDED_CATALOG = Path("lakehouse") / "catalog.sqlite"
+FILES_LEDGER = Path("ledger") / "runs"
 # One row per scope that writers claim (see `transact`); envmon's own table.
 CLAIMS = "envmon_claims"
 # The extensions loaded, each from its wheel `duckdb_extension_<name>`: the
@@ -117,8 +121,8 @@ def settings() -> LakehouseSettings:
 def embedded(root: Path) -> LakehouseSettings:
     """The embedded lakehouse of the ENVMON_HOME at `root`: a SQLite catalog
     and the data files beside it, under root/lakehouse."""
-    base = root / "lakehouse"
-    return LakehouseSettings(f"sqlite:{base / 'catalog.sqlite'}", str(base / "data") + "/")
+    return LakehouseSettings(f"sqlite:{root / EMBEDDED_CATALOG}",
+                             str(root / EMBEDDED_CATALOG.parent / "data") + "/")
 
 
 def _s3_store() -> S3Store:
@@ -209,6 +213,11 @@ def attach(con: duckdb.DuckDBPyConnection, config: LakehouseSettings | None = No
             # ("duplicate key value ... pg_type_typname_nsp_index"). Once
             # the first has made it, attaching again finds it.
             racing = "Failed to initialize DuckLake" in str(exc)
+            if as_of is not None and "No snapshot found" in str(exc):
+                raise EnvmonError(
+                    f"the lakehouse has no snapshot at {as_of}: before its first commit, or "
+                    "older than the snapshots upkeep keeps (config/lakehouse.yaml, "
+                    "upkeep.keep_days; `envmon lakehouse snapshots` lists them)") from exc
             if attempt + 1 == _ATTACH_ATTEMPTS or not (racing or _transient(exc)):
                 raise
             time.sleep(random.uniform(0.05, 0.25))
@@ -357,11 +366,27 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def active() -> bool:
-    """True when ENVMON_STORAGE says the lakehouse holds the lake (the default)."""
-    storage = os.environ.get("ENVMON_STORAGE", DEFAULT_STORAGE).strip() or DEFAULT_STORAGE
-    if storage not in STORAGES:
-        raise ConfigError(f"ENVMON_STORAGE={storage!r}: expected one of {', '.join(STORAGES)}")
-    return storage == "lakehouse"
+    """True when the lakehouse holds the lake: ENVMON_STORAGE, else `storage()`."""
+    return storage() == "lakehouse"
+
+
+def storage() -> str:
+    """ENVMON_STORAGE when set; else the lakehouse, but for an ENVMON_HOME that
+    already holds the files layout and no lakehouse (loaded before the
+    lakehouse became the default): that home stays on files, so an upgrade
+    never hides what it loaded. docs/lakehouse.md, "Using it"."""
+    chosen = os.environ.get("ENVMON_STORAGE", "").strip()
+    if chosen:
+        if chosen not in STORAGES:
+            raise ConfigError(f"ENVMON_STORAGE={chosen!r}: expected one of "
+                              f"{', '.join(STORAGES)}")
+        return chosen
+    if os.environ.get("ENVMON_LAKEHOUSE_CATALOG", "").strip():
+        return "lakehouse"  # a shared lakehouse configured
+    root = home().root
+    if (root / FILES_LEDGER).is_dir() and not (root / EMBEDDED_CATALOG).exists():
+        return "files"
+    return DEFAULT_STORAGE
 
 
 class _Sessions(threading.local):

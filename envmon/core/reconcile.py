@@ -14,6 +14,11 @@ the interrupted run's rows, quarantine is one file per delivery); this
 module finds what is left, removes what is safe to remove, and names the
 landed files that still need loading. It runs only when no other envmon
 process is loading (locks.alone), so nothing it sees is in progress.
+
+On the lakehouse a load commits whole or not at all, with its bytes in
+`lake.landing`: a killed one leaves only its local landed file (and
+temporaries). Reconcile names the files landed here whose bytes no commit
+holds, whichever host's load it was that should have committed them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from envmon.core import lakehouse
 from envmon.core.atomic import orphan_temporaries
 from envmon.core.ledger import journal_entries, loaded_by
 from envmon.core.locks import Busy, alone, dataset_lock
@@ -39,10 +45,11 @@ class Findings:
     interrupted: list[dict] = field(default_factory=list)   # still to load again
     unaccounted_quarantine: list[Path] = field(default_factory=list)
     unaccounted_lake: dict[tuple[str, str], int] = field(default_factory=dict)
+    unrecorded: list[Path] = field(default_factory=list)  # landed, never committed (lakehouse)
 
     @property
     def clean(self) -> bool:
-        return not (self.interrupted or self.unaccounted_lake)
+        return not (self.interrupted or self.unaccounted_lake or self.unrecorded)
 
     def lines(self) -> list[str]:
         out = [f"removed {len(self.removed_temporaries)} leftover temporary file(s)",
@@ -56,6 +63,11 @@ class Findings:
                        f"{entry['source']}, {', '.join(entry['files'])}) never finished; load "
                        f"it again: envmon ingest {domain} --source {entry['source']} "
                        f"--format FORMAT {' '.join(entry['landed'])}")
+        for path in self.unrecorded:
+            domain, source = path.parent.parent.name, path.parent.name
+            out.append(f"interrupted: {path} was landed here but no load committed it; load "
+                       f"it again: envmon ingest {domain} --source {source} --format FORMAT "
+                       f"{path}")
         for (dataset, run_id), rows in sorted(self.unaccounted_lake.items()):
             out.append(f"unaccounted: {rows:,} {dataset} row(s) carry run {run_id}, which has "
                        "no ledger row saying it loaded them")
@@ -65,8 +77,11 @@ class Findings:
 def reconcile(*, dry_run: bool = False, min_age_s: float = ORPHAN_AGE_S) -> Findings:
     """Find (and unless `dry_run`, clean) what interrupted runs left behind."""
     findings = Findings()
-    with alone(), dataset_lock("warehouse"):
+    with alone(), dataset_lock("warehouse", host=True):
         findings.removed_temporaries = sweep_temporaries(min_age_s, dry_run=dry_run)
+        if lakehouse.active():
+            findings.unrecorded = _unrecorded_landings()
+            return findings
         recorded = _ledger_runs()
         for path, entry in journal_entries():
             if loaded_by(entry["dataset"], entry["sha256"]):
@@ -92,6 +107,22 @@ def sweep_temporaries(min_age_s: float = ORPHAN_AGE_S, *, dry_run: bool = False)
         for path in old:
             path.unlink(missing_ok=True)
     return old
+
+
+def _unrecorded_landings() -> list[Path]:
+    """Files in this host's landing whose bytes are not in `lake.landing`.
+
+    By domain and sha256, not source: the same bytes under a second source
+    are a duplicate, recorded in the ledger without a second copy."""
+    from envmon.core import lake_tables
+    from envmon.core.landing import LANDING_TABLE
+
+    landed = [p for p in sorted(home().landing.glob("*/*/*"))
+              if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".meta.json")]
+    if not landed:
+        return []
+    kept = set(lake_tables.select(LANDING_TABLE, "SELECT DISTINCT domain, sha256 FROM {table}"))
+    return [p for p in landed if (p.parent.parent.name, p.name.split(".")[0]) not in kept]
 
 
 def _ledger_runs() -> dict[str, tuple[str, int]]:

@@ -70,7 +70,7 @@ def build(tables: LakeTables, target: Path | None = None) -> Path:
     that started first (before the other's data landed) be renamed last.
     """
     resolved = _sql_tables(tables)
-    with dataset_lock("warehouse"):
+    with dataset_lock("warehouse", host=True):
         return _build(target, resolved)
 
 

@@ -254,3 +254,20 @@ def test_the_cli_init_file_attaches_the_lake_to_the_warehouse(
     monkeypatch.setenv("ENVMON_STORAGE", "files")  # on files the views need no init file
     build_warehouse()
     assert not attach_file(path).exists()
+
+
+def test_a_home_loaded_on_files_stays_on_files_unless_told(
+        envmon_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ENVMON_HOME loaded before the lakehouse became the default keeps
+    showing what it loaded: without ENVMON_STORAGE it stays on files."""
+    monkeypatch.setenv("ENVMON_STORAGE", "files")
+    ingest(write_china_sites(tmp_path, "20261001", STATIONS))
+    monkeypatch.delenv("ENVMON_STORAGE")
+    assert lakehouse.storage() == "files"
+    assert len(view_rows("air_hourly")) == 24 * len(STATIONS)
+    monkeypatch.setenv("ENVMON_STORAGE", "lakehouse")  # said outright: a lakehouse beside it
+    assert lakehouse.storage() == "lakehouse" and view_rows("air_hourly") == []
+    monkeypatch.delenv("ENVMON_STORAGE")  # now that it has one, the lakehouse it is
+    assert lakehouse.storage() == "lakehouse"
+    monkeypatch.setenv("ENVMON_HOME", str(tmp_path / "new"))
+    assert lakehouse.storage() == "lakehouse"

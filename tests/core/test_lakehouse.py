@@ -215,7 +215,10 @@ def test_cli_lists_snapshots_and_prints_the_attach_sql(envmon_home, capsys) -> N
     assert attach.startswith("ATTACH 'ducklake:sqlite:") and attach.endswith("READ_ONLY);")
     reader = duckdb.connect(config={"autoinstall_known_extensions": False})
     try:
-        for line in out.splitlines()[2:]:  # what an analyst pastes, as pasted
+        statements = [line for line in out.splitlines()
+                      if line.split(" ", 1)[0] in ("LOAD", "CREATE", "ATTACH")]
+        assert out.startswith(f"storage in use: {lakehouse.storage()} (")
+        for line in statements:  # what an analyst pastes, as pasted
             reader.execute(line)
         assert reader.execute("SELECT k FROM lake.t").fetchall() == [(1,)]
     finally:

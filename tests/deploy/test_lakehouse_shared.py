@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from envmon.core import lakehouse
+from envmon.core import lakehouse, locks
 from tests.deploy.shared_lake import BUCKET, SharedLake
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,6 +166,33 @@ def test_two_hosts_write_overlapping_batches_while_an_analyst_reads(
     print(f"reads {reads}, conflicts retried {conflicts}, data files {len(files)}")
 
 
+def test_upkeep_while_two_hosts_write_loses_nothing(lake_env: SharedLake,
+                                                   tmp_path: Path) -> None:
+    """`envmon lakehouse compact` (merge, expire, delete) on a third host, again
+    and again while two hosts upsert overlapping keys: its commits and theirs
+    conflict and are retried, and the end state is the writers' alone."""
+    from envmon.core.upkeep import Retention, compact
+
+    writers = [_writer(lake_env, tmp_path, "host-a", 0, 200, pause=0.05),
+               _writer(lake_env, tmp_path, "host-b", 100, 200, pause=0.05)]
+    merged = []
+    while any(w.poll() is None for w in writers):
+        merged.append(compact(Retention(keep_days=90, grace_hours=0)))
+    outputs = [w.communicate(timeout=600) for w in writers]
+    for w, (out, err) in zip(writers, outputs, strict=True):
+        assert w.returncode == 0, f"{out}\n{err}"
+    merged.append(compact(Retention(keep_days=90, grace_hours=0)))
+    con = lakehouse.connect(read_only=True)
+    try:
+        assert con.execute("SELECT count(*), count(DISTINCT k), min(k), max(k) "
+                           "FROM lake.readings").fetchone() == (300, 300, 0, 299)
+        assert _whole_batches(con) == []
+    finally:
+        con.close()
+    assert len(merged) >= 2 and any(m.files_after < m.files_before for m in merged), merged
+    print(f"upkeeps {len(merged)}, files {merged[0].files_before} -> {merged[-1].files_after}")
+
+
 def test_kill_9_mid_load_leaves_only_whole_batches(lake_env: SharedLake,
                                                    tmp_path: Path) -> None:
     """A host killed between (or inside) transactions: what it committed stays,
@@ -263,3 +290,81 @@ def test_hosts_creating_a_table_at_once_all_succeed(lake_env: SharedLake) -> Non
         con.close()
     by_table = {entry.rsplit(".", 1)[-1]: value for entry, value in options}
     assert by_table == dict.fromkeys(names, "0")
+
+
+# --- locks across hosts (PostgreSQL advisory locks) -------------------------------------
+
+
+def _holder(lake: SharedLake, root: Path, name: str, mode: str, hold: float
+            ) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.deploy.lock_holder", "hazwaste.lake",
+                             mode, str(hold)], cwd=ROOT, env=lake.host_env(root / name),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _said(process: subprocess.Popen, word: str, timeout: float = 60) -> float:
+    """The time `process` printed `word T` (reading its output until then)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line.startswith(word):
+            return float(line.split()[1])
+        if not line and process.poll() is not None:
+            break
+    raise AssertionError(f"no {word!r} from the holder: {process.stderr.read()}")
+
+
+def _advisory_locks_held(lake: SharedLake) -> int:
+    import psycopg2
+
+    con = psycopg2.connect(lake.env["ENVMON_LAKEHOUSE_CATALOG"])
+    try:
+        with con.cursor() as cursor:
+            # A bigint key is shown split: classid its high 32 bits, objid its low.
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                           "AND granted AND classid::bigint = ((%(k)s >> 32) & 4294967295) "
+                           "AND objid::bigint = (%(k)s & 4294967295)",
+                           {"k": locks.advisory_key("hazwaste.lake")})
+            return cursor.fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_an_exclusive_lock_holds_across_hosts_and_dies_with_its_holder(
+        lake_env: SharedLake, tmp_path: Path) -> None:
+    """Two hosts with separate ENVMON_HOME (their flock files have nothing in
+    common): the second waits for the first's exclusive lock, in PostgreSQL."""
+    first = _holder(lake_env, tmp_path, "a", "exclusive", 3)
+    _said(first, "acquired")
+    assert _advisory_locks_held(lake_env) == 1
+    second = _holder(lake_env, tmp_path, "b", "exclusive", 0)
+    released = _said(first, "released")
+    assert _said(second, "acquired") >= released
+    assert first.wait(30) == 0 and second.wait(30) == 0
+
+    # Killed while holding it: PostgreSQL ends the session and the lock with it.
+    killed = _holder(lake_env, tmp_path, "c", "exclusive", 600)
+    _said(killed, "acquired")
+    waiting = _holder(lake_env, tmp_path, "d", "exclusive", 0)
+    time.sleep(1)
+    assert waiting.poll() is None  # still waiting behind the holder
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(30)
+    _said(waiting, "acquired", timeout=30)
+    assert waiting.wait(30) == 0 and _advisory_locks_held(lake_env) == 0
+
+
+def test_shared_holders_on_two_hosts_hold_together_and_keep_out_an_exclusive_one(
+        lake_env: SharedLake, tmp_path: Path) -> None:
+    """Hazardous-waste loads hold the lake shared on any host; a refresh
+    (exclusive) waits until none holds it."""
+    a = _holder(lake_env, tmp_path, "a", "shared", 3)
+    a_got = _said(a, "acquired")
+    b = _holder(lake_env, tmp_path, "b", "shared", 3)
+    b_got = _said(b, "acquired")
+    refresh = _holder(lake_env, tmp_path, "r", "exclusive", 0)
+    a_left = _said(a, "released")
+    assert b_got < a_left  # both held it at once
+    b_left = _said(b, "released")
+    assert _said(refresh, "acquired") >= max(a_left, b_left) >= a_got
+    assert all(p.wait(30) == 0 for p in (a, b, refresh))

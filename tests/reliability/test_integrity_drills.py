@@ -227,6 +227,29 @@ def test_reconcile_names_an_interrupted_run_until_it_is_loaded_again(tmp_path: P
     assert not list((home / "ledger" / "started").glob("*.json"))
 
 
+def test_reconcile_on_the_lakehouse_names_a_killed_load_until_it_is_loaded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the lakehouse a killed load leaves no rows and no ledger row, only
+    its landed file: reconcile names it, with the command to load it."""
+    monkeypatch.setenv("ENVMON_STORAGE", "lakehouse")
+    home = tmp_path / "home"
+    files = air_files(tmp_path / "in")[:2]
+    assert ingest_air(home, files[:1]).returncode == 0
+    assert ingest_air(home, files[1:], ENVMON_FAULT="after-lake-write").returncode == -9
+    found = run(home, "reconcile")
+    assert found.returncode == 3, found.stdout + found.stderr
+    landed = sorted((home / "landing" / "air" / "china-sites").glob("*.csv"))
+    assert len(landed) == 2
+    named = [line for line in found.stdout.splitlines() if line.startswith("interrupted: ")]
+    [killed] = [p for p in landed if str(p) in named[0]]
+    assert named == [f"interrupted: {killed} was landed here but no load committed it; load "
+                     f"it again: envmon ingest air --source china-sites --format FORMAT {killed}"]
+
+    assert ingest_air(home, files[1:]).returncode == 0
+    again = run(home, "reconcile")
+    assert again.returncode == 0 and "consistent" in again.stdout, again.stdout
+
+
 @pytest.mark.files_layout
 def test_reconcile_refuses_while_a_load_runs(tmp_path: Path) -> None:
     home = tmp_path / "home"

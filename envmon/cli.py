@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -53,17 +54,47 @@ def _handled(work: Callable[[], int]) -> int:
     except EnvmonError as exc:
         print(f"envmon: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError as exc:
+        return EXIT_STDOUT_CLOSED if _stdout_gone() else _cannot_write(exc)
     except OSError as exc:
-        # A full or failing disk: every write is temp-file-and-rename, so
-        # what was loaded before is intact.
-        where = f" {exc.filename}" if exc.filename else ""
-        print(f"envmon: error: cannot write{where}: {exc.strerror or exc}; earlier loads "
-              "are intact, re-run when the disk is fixed", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _cannot_write(exc)
     except KeyboardInterrupt:
         print("envmon: interrupted; loaded partitions are intact, re-run to finish",
               file=sys.stderr)
         return 130
+
+
+# What a process killed by SIGPIPE exits with: the reader of envmon's output
+# went away (`envmon query ... | head`), which is not an error of envmon's,
+# but the command did not finish either.
+EXIT_STDOUT_CLOSED = 128 + 13
+
+
+def _stdout_gone() -> bool:
+    """True when stdout's reader has gone (its end reports an error or a hang-up);
+    stdout then points at /dev/null, so that Python's flush at exit is quiet."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False  # not a file (captured): the pipe was something else
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    if not any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0)):
+        return False
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    return True
+
+
+def _cannot_write(exc: OSError) -> int:
+    # A full or failing disk: every write is temp-file-and-rename (or a
+    # lakehouse commit), so what was loaded before is intact.
+    where = f" {exc.filename}" if exc.filename else ""
+    print(f"envmon: error: cannot write{where}: {exc.strerror or exc}; earlier loads "
+          "are intact, re-run when the disk is fixed", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def build_parser() -> argparse.ArgumentParser:

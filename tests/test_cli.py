@@ -120,3 +120,18 @@ def test_workers_is_only_offered_where_files_load_independently(tmp_path: Path) 
     out = envmon("ingest", "air", "--format", "china-sites", "--workers", "0",
                  str(write_china_sites(tmp_path / "in", "20261001", ["9001A"])), home=tmp_path)
     assert out.returncode == 1 and "--workers must be at least 1" in out.stderr
+
+
+def test_a_reader_that_goes_away_is_not_a_disk_error(tmp_path: Path) -> None:
+    """`envmon lakehouse info | head -1`: the pipe closes before envmon writes.
+    No "cannot write ... disk" message: the exit status of a process that
+    SIGPIPE ended, and nothing on stderr."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before envmon writes a line
+    try:
+        done = subprocess.run([ENVMON, "lakehouse", "info"], stdout=write, stderr=subprocess.PIPE,
+                              env={**os.environ, "ENVMON_HOME": str(tmp_path)}, text=True,
+                              timeout=120)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")

@@ -57,10 +57,8 @@ ALIAS = "lake"
 STORAGES = ("files", "lakehouse")
 # Embedded unless configured shared (`settings`): needs no server, like files.
 DEFAULT_STORAGE = "lakehouse"
-# Under ENVMON_HOME: the embedded lakehouse's catalog, and the directory of
-# ledger rows that every load on the files layout writes (`storage`).
+# Under ENVMON_HOME: the embedded lakehouse's catalog.
 EMBEDDED_CATALOG = Path("lakehouse") / "catalog.sqlite"
-FILES_LEDGER = Path("ledger") / "runs"
 # One row per scope that writers claim (see `transact`); envmon's own table.
 CLAIMS = "envmon_claims"
 # The extensions loaded, each from its wheel `duckdb_extension_<name>`: the
@@ -383,8 +381,9 @@ def storage() -> str:
         return chosen
     if os.environ.get("ENVMON_LAKEHOUSE_CATALOG", "").strip():
         return "lakehouse"  # a shared lakehouse configured
-    root = home().root
-    if (root / FILES_LEDGER).is_dir() and not (root / EMBEDDED_CATALOG).exists():
+    # Every load on the files layout writes a ledger row under ledger/runs.
+    where = home()
+    if (where.ledger / "runs").is_dir() and not (where.root / EMBEDDED_CATALOG).exists():
         return "files"
     return DEFAULT_STORAGE
 

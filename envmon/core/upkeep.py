@@ -18,7 +18,7 @@ The retention is a bureau's choice: config/lakehouse.yaml.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -111,7 +111,4 @@ def upkeep_task() -> dict:
     On the files storage there is nothing to merge, and it says so."""
     if not lakehouse.active():
         return {"storage": "files", "done": "nothing: the files layout needs no upkeep"}
-    done = compact(retention())
-    return {"storage": "lakehouse", "files_before": done.files_before,
-            "files_after": done.files_after, "snapshots_expired": done.snapshots_expired,
-            "files_deleted": done.files_deleted}
+    return {"storage": "lakehouse", **asdict(compact(retention()))}

@@ -200,8 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     configure_alerts(sub)
 
     from envmon.reporting.cli import configure as configure_report
+    from envmon.reporting.cli import configure_reports
 
     configure_report(sub)
+    configure_reports(sub)
 
     from envmon.registry import configure as configure_registry
 

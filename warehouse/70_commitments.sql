@@ -1,11 +1,13 @@
 -- Commitments (envmon/reporting/; docs/report.md). `envmon report` and the
--- `commitments` DAG compute every indicator x area x period and write
--- $ENVMON_HOME/reporting/commitment_status/<report period>.parquet; these
--- views read those files at query time, so a report written after a build
--- shows up without one. On a fresh home there are no files yet:
--- {{files:...}} then reads an empty stand-in file with a single dummy column
--- (core/warehouse.py), and the typed empty row set in front keeps the
--- columns and types.
+-- `commitments` DAG compute every indicator x area x period and store them,
+-- each report period's rows replaced whole: on the lakehouse in its
+-- `commitment_status` table (every host sees them), on the files layout in
+-- $ENVMON_HOME/reporting/commitment_status/<report period>.parquet. The
+-- store placeholder (core/warehouse.py, core/stores.py) reads them at query
+-- time, so a report written after a build shows up without one. Until one
+-- is written the files layout has no file: the view then reads an empty
+-- stand-in file with a single dummy column, and the typed empty row set in
+-- front keeps the columns and types.
 
 -- Grain: report period (YYYY-MM) x indicator x area (city, province, region)
 -- x period (the year YYYY to date, and the month YYYY-MM where the
@@ -28,7 +30,7 @@ SELECT COLUMNS(lambda c: c <> 'empty') FROM (
            NULL::VARCHAR AS standard
     WHERE false
     UNION ALL BY NAME
-    SELECT * FROM {{files:reporting/commitment_status/*.parquet}}
+    SELECT * FROM {{store:commitment_status}}
 );
 
 -- Grain: indicator x area x period: the latest judgement (the most recent

@@ -1,9 +1,11 @@
--- Alerts (envmon/alerts/store.py writes these files; docs/alerts.md).
--- The views read the store's Parquet files at query time, so alerts raised
--- after a build show up without one. On a fresh home the files do not exist
--- yet: {{files:...}} then reads an empty stand-in file with a single dummy
--- column (core/warehouse.py), and the typed empty row set in front keeps the
--- columns and types.
+-- Alerts (envmon/alerts/store.py writes them; docs/alerts.md). On the
+-- lakehouse the store is three tables every host shares; on the files
+-- layout, Parquet files under $ENVMON_HOME/alerts/. The store placeholder
+-- (core/warehouse.py, core/stores.py) reads them at query time, so alerts
+-- raised after a build show up without one. On a fresh files home the files
+-- do not exist yet: the view then reads an empty stand-in file with a single
+-- dummy column, and the typed empty row set in front keeps the columns and
+-- types.
 -- Times are UTC instants (TIMESTAMPTZ).
 
 -- Grain: one row per alert key (rule, subject, period); current state.
@@ -19,7 +21,7 @@ SELECT COLUMNS(lambda c: c <> 'empty') FROM (
            NULL::VARCHAR AS last_run_id
     WHERE false
     UNION ALL BY NAME
-    SELECT * FROM {{files:alerts/alerts.parquet}}
+    SELECT * FROM {{store:alerts}}
 );
 
 -- Grain: one row per event: raised, resolved, reopened, notified (state
@@ -32,7 +34,7 @@ SELECT COLUMNS(lambda c: c <> 'empty') FROM (
            NULL::VARCHAR AS channel, NULL::INTEGER AS attempt, NULL::VARCHAR AS message
     WHERE false
     UNION ALL BY NAME
-    SELECT * FROM {{files:alerts/alert_events.parquet}}
+    SELECT * FROM {{store:alert_events}}
 );
 
 -- Grain: one row per notice x channel, with its delivery state (pending, sent).
@@ -45,5 +47,5 @@ SELECT COLUMNS(lambda c: c <> 'empty') FROM (
            NULL::VARCHAR AS last_error, NULL::TIMESTAMPTZ AS sent_at, NULL::VARCHAR AS payload
     WHERE false
     UNION ALL BY NAME
-    SELECT * FROM {{files:alerts/outbox.parquet}}
+    SELECT * FROM {{store:alert_outbox}}
 );

@@ -1,12 +1,16 @@
-"""The alert store: three small Parquet files under ENVMON_HOME/alerts/.
+"""The alert store: three small tables (envmon.core.stores).
 
-    alerts.parquet        current state, one row per (rule, subject, period)
-    alert_events.parquet  history: raised, resolved, reopened, notified,
-                          delivered, failed (one row per event, never edited)
-    outbox.parquet        one row per notice x channel, with its delivery state
+    alerts        current state, one row per (rule, subject, period)
+    alert_events  history: raised, resolved, reopened, notified,
+                  delivered, failed (one row per event, never edited)
+    outbox        one row per notice x channel, with its delivery state
 
-Each file is rewritten whole, atomically (write-then-rename), by a process
-holding the `alerts` lock, so concurrent runs take turns and a crash leaves
+On the lakehouse each is a table (`alerts`, `alert_events`, `alert_outbox`)
+that every host reads and writes, so workers need no shared file system; on
+the files layout each is a Parquet file under ENVMON_HOME/alerts/. Either
+way a table is rewritten whole (one transaction, or write-then-rename) by a
+process holding the `alerts` lock (a PostgreSQL advisory lock on a shared
+lakehouse), so concurrent runs on any host take turns and a crash leaves
 the previous version readable. Volumes are small (alerts are rare by
 design), so rewriting is cheaper than managing partitions; see docs/alerts.md.
 
@@ -26,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from envmon.core import lakehouse, stores
 from envmon.core.atomic import write_atomic
 from envmon.core.locks import dataset_lock
 from envmon.core.settings import home
@@ -94,6 +99,8 @@ TABLES: dict[str, pa.Schema] = {
     "alert_events": EVENT_SCHEMA,
     "outbox": OUTBOX_SCHEMA,
 }
+# Each table's store (envmon.core.stores): its lakehouse table and its file.
+STORES = {"alerts": "alerts", "alert_events": "alert_events", "outbox": "alert_outbox"}
 
 
 def store_dir() -> Path:
@@ -101,9 +108,10 @@ def store_dir() -> Path:
 
 
 def table_path(name: str) -> Path:
+    """The table's file on the files layout."""
     if name not in TABLES:
         raise KeyError(f"unknown alert store table {name!r}")
-    return store_dir() / f"{name}.parquet"
+    return home().root / stores.store(STORES[name]).files
 
 
 @contextmanager
@@ -114,6 +122,8 @@ def store_lock() -> Iterator[None]:
 
 
 def read(name: str) -> list[dict[str, Any]]:
+    if lakehouse.active():
+        return stores.read(STORES[name]).to_pylist()
     path = table_path(name)
     if not path.exists():
         return []
@@ -122,6 +132,9 @@ def read(name: str) -> list[dict[str, Any]]:
 
 def write(name: str, rows: list[dict[str, Any]]) -> None:
     table = pa.Table.from_pylist(rows, schema=TABLES[name])
+    if lakehouse.active():
+        stores.rewrite(STORES[name], table)
+        return
     write_atomic(table_path(name), lambda tmp: pq.write_table(table, tmp))
 
 
@@ -136,19 +149,26 @@ def append_events(rows: list[dict[str, Any]]) -> int:
         if row["event_id"] not in seen:
             seen.add(row["event_id"])
             new.append(row)
-    if new:
+    if new and lakehouse.active():
+        stores.append(STORES["alert_events"], pa.Table.from_pylist(new, schema=EVENT_SCHEMA))
+    elif new:
         write("alert_events", existing + new)
     return len(new)
 
 
-def ensure_store() -> Path:
-    """Write empty typed files for tables that do not exist yet (safe to call any time).
+def ensure_store() -> str:
+    """Create the tables (empty, typed) that do not exist yet (safe to call any time);
+    returns where the store is.
 
-    The warehouse views do not need this (they read an empty stand-in file meanwhile), but a
-    tool that reads the files directly finds them with the right columns.
+    The warehouse views do not need this (they read an empty stand-in meanwhile), but a
+    tool that reads the files or tables directly finds them with the right columns.
     """
     with store_lock():
         for name in TABLES:
-            if not table_path(name).exists():
+            if lakehouse.active():
+                stores.ensure(STORES[name])
+            elif not table_path(name).exists():
                 write(name, [])
-    return store_dir()
+    if lakehouse.active():
+        return f"the lakehouse tables {', '.join(STORES.values())}"
+    return str(store_dir())

@@ -122,6 +122,23 @@ def append(name: str, table: pa.Table) -> None:
     lakehouse.run(work)
 
 
+def rewrite(name: str, table: pa.Table, **equal: str) -> None:
+    """Make `table` the rows of `name` whose columns equal the values given
+    (all its rows when none are given): one DELETE and one INSERT, in the
+    transaction of `lakehouse.run`; creates the table on first use."""
+    def work() -> None:
+        ensure_table(name, table.schema)
+        _flush(name)
+        con = lakehouse.current()
+        where = " AND ".join(f'"{c}" = ?' for c in equal) or "true"
+        con.execute(f"DELETE FROM {table_name(name)} WHERE {where}", list(equal.values()))
+        if len(table):
+            with _registered(con, table) as rows:
+                con.execute(f"INSERT INTO {table_name(name)} BY NAME SELECT * FROM {rows}")
+
+    lakehouse.run(work, claims=[name])
+
+
 def delete(name: str, **equal: str) -> None:
     """Remove the rows whose columns equal the values given (nothing if no table).
 
@@ -146,6 +163,15 @@ def select(name: str, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         return []
     _flush(name)
     return con.execute(sql.format(table=table_name(name)), list(params)).fetchall()
+
+
+def select_arrow(name: str, sql: str, params: Sequence[object] = ()) -> pa.Table | None:
+    """`select`'s rows as an Arrow table; None if the table does not exist yet."""
+    con = lakehouse.current()
+    if not _exists(name):
+        return None
+    _flush(name)
+    return con.execute(sql.format(table=table_name(name)), list(params)).arrow().read_all()
 
 
 def read(dataset: str, partition_col: str, value: str, schema: pa.Schema, *,

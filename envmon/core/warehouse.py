@@ -35,7 +35,7 @@ from envmon.core.locks import dataset_lock
 from envmon.core.settings import WAREHOUSE_SQL_DIR, home
 
 _PLACEHOLDER = re.compile(
-    r"\{\{\s*(lake|ledger|quarantine|reference|home|files)(?::([a-z0-9_/.*]+))?\s*\}\}")
+    r"\{\{\s*(lake|ledger|quarantine|reference|home|files|store)(?::([a-z0-9_/.*]+))?\s*\}\}")
 _LAKE = re.compile(r"\{\{\s*lake:")
 
 
@@ -94,12 +94,14 @@ def _build(target: Path | None, tables: dict[str, LakeTable]) -> Path:
                 con.execute(render(sql_file.read_text(encoding="utf-8"), tables))
             _name_in_main(con)
             con.execute("CHECKPOINT")
+            tables_seen = _lake_table_names(con) if lakehouse.active() else None
         finally:
             con.close()
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)
+    _record_tables(tables_seen, target)
     _write_attach_file(target)
     return target
 
@@ -147,7 +149,8 @@ def _name_in_main(con) -> None:  # con: duckdb.DuckDBPyConnection
 
 def render(sql: str, tables: LakeTables) -> str:
     """Replace {{lake:NAME}}, {{reference:NAME}}, {{ledger}}, {{quarantine}},
-    {{files:PATH}} (a file or glob under ENVMON_HOME) and {{home}} with readers."""
+    {{store:NAME}} (envmon.core.stores), {{files:PATH}} (a file or glob under
+    ENVMON_HOME) and {{home}} with readers."""
     lake = _sql_tables(tables) if _LAKE.search(sql) else {}
     return _PLACEHOLDER.sub(lambda m: _relation(m.group(1), m.group(2), lake), sql)
 
@@ -158,6 +161,8 @@ def _relation(kind: str, name: str | None, tables: dict[str, LakeTable]) -> str:
         return _quote(str(h.root))
     if kind == "files":
         return _files_reader(h.root / name)
+    if kind == "store":
+        return _store_reader(name)
     if kind == "reference":
         from envmon.core.reference import reference_path
 
@@ -194,6 +199,17 @@ def _lake_table_reader(name: str, schema: pa.Schema) -> str:
     if lake_tables.PART in columns:
         return f"(SELECT * EXCLUDE ({lake_tables.PART}) FROM {relation})"
     return f"(SELECT * FROM {relation})"
+
+
+def _store_reader(name: str) -> str:
+    """A store's rows: its lakehouse table, created empty here if no host wrote
+    it yet (so rows a later run writes show up without a build), or its files."""
+    from envmon.core import stores
+
+    if lakehouse.active():
+        stores.ensure(name)
+        return f"(SELECT * FROM {lakehouse.ALIAS}.\"{name}\")"
+    return _files_reader(home().root / stores.store(name).files)
 
 
 def _reader(directory: Path, pattern: str, schema: pa.Schema, *, hive: bool) -> str:
@@ -282,9 +298,11 @@ def connect_read_only(path: Path | None = None, *, as_of: datetime | int | None 
     `as_of` (lakehouse only): the views read the lakehouse as it was then, a
     time or a snapshot id (`envmon lakehouse snapshots`).
     """
-    import duckdb
 
+    own = path is None
     path = path or home().warehouse
+    if own and not path.exists() and _lakehouse_has_tables():
+        _build_this_host()
     if not path.exists():
         from envmon.core.errors import EnvmonError
 
@@ -294,6 +312,17 @@ def connect_read_only(path: Path | None = None, *, as_of: datetime | int | None 
 
         raise EnvmonError("reading the warehouse as of a past time needs the lakehouse "
                           "(ENVMON_STORAGE=lakehouse): Parquet files keep no history")
+    con = _open(path, as_of)
+    if own and lakehouse.active() and as_of is None and _tables_since_build(con, path):
+        con.close()
+        _build_this_host()
+        con = _open(path, as_of)
+    return con
+
+
+def _open(path: Path, as_of: datetime | int | None):
+    import duckdb
+
     con = duckdb.connect(str(path), read_only=True)
     if lakehouse.active():
         try:
@@ -302,6 +331,60 @@ def connect_read_only(path: Path | None = None, *, as_of: datetime | int | None 
             con.close()
             raise
     return con
+
+
+# This host's warehouse file is derived: on a lakehouse other hosts write
+# to, it may be missing (a new worker) or older than a table another host
+# created (its view then reads an empty stand-in). Opening it builds it
+# then, and a build needs every domain's tables: named here by reference,
+# as core/stores.py names its schemas, so core imports no domain.
+_DOMAIN_TABLES = "envmon.domains:warehouse_lake_tables"
+
+
+def _build_this_host() -> None:
+    import importlib
+
+    module, attribute = _DOMAIN_TABLES.split(":")
+    build(getattr(importlib.import_module(module), attribute)())
+
+
+def _lakehouse_has_tables() -> bool:
+    """Whether the lakehouse holds anything a warehouse could show (a new
+    host's empty home reports "no warehouse yet" instead of building)."""
+    if not lakehouse.active():
+        return False
+    config = lakehouse.settings()
+    if not config.shared and not (home().root / lakehouse.EMBEDDED_CATALOG).exists():
+        return False
+    return bool(_lake_table_names(lakehouse.session()))
+
+
+def _lake_table_names(con) -> set[str]:  # con: duckdb connection with the lakehouse attached
+    return {name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?",
+        [lakehouse.ALIAS]).fetchall()}
+
+
+def _tables_file(target: Path) -> Path:
+    return target.with_name(f"{target.stem}.tables")
+
+
+def _record_tables(seen: set[str] | None, target: Path) -> None:
+    """The lakehouse tables a build saw, beside the file (read by `_tables_since_build`)."""
+    if seen is None:
+        _tables_file(target).unlink(missing_ok=True)
+        return
+    text = "\n".join(sorted(seen)) + "\n"
+    write_atomic(_tables_file(target), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _tables_since_build(con, path: Path) -> bool:
+    """Whether the lakehouse has a table the build of `path` did not see."""
+    try:
+        seen = set(_tables_file(path).read_text(encoding="utf-8").split())
+    except FileNotFoundError:
+        return True  # built before envmon recorded them
+    return bool(_lake_table_names(con) - seen)
 
 
 # Statement kinds SQL written by people may run on a locked connection.

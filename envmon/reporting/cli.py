@@ -41,6 +41,53 @@ def configure(subparsers: Any) -> argparse.ArgumentParser:
     return report
 
 
+def configure_reports(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the `reports` command (stored reports: list, get) to the envmon parser."""
+    reports = subparsers.add_parser(
+        "reports", help="reports kept in the lakehouse: list them, write one out",
+        description="Every report `envmon report` or the commitments DAG writes is also kept "
+                    "in the lakehouse, so a host other than the one that wrote it (a worker "
+                    "with no shared disk) can hand it out.")
+    actions = reports.add_subparsers(title="actions", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="the stored reports, newest period first")
+    listing.set_defaults(handler=cmd_reports_list)
+    get = actions.add_parser("get", help="write a stored report out (report.html, report_csv/)")
+    get.add_argument("--period", required=True, metavar="YYYY-MM", help="the report's month")
+    get.add_argument("--region", metavar="CODE",
+                     help="the area: the region's code (default), or a province or city adcode")
+    get.add_argument("--out", type=Path, metavar="DIR",
+                     help="the folder to write into (default: "
+                          "$ENVMON_HOME/reports/<period>/<region>/)")
+    get.set_defaults(handler=cmd_reports_get)
+    return reports
+
+
+def cmd_reports_list(args: argparse.Namespace) -> int:
+    from envmon.reporting.published import listing
+
+    stored = listing()
+    for item in stored:
+        print(f"{item.report_period}  {item.region:<8} {item.files:>3} files  "
+              f"written {item.written_at:%Y-%m-%d %H:%M:%S %Z}")
+    if not stored:
+        print("no report stored yet")
+    return 0
+
+
+def cmd_reports_get(args: argparse.Namespace) -> int:
+    from envmon.reporting.config import load_config
+    from envmon.reporting.published import fetch
+    from envmon.reporting.report import default_out
+
+    region = args.region or load_config().region_code
+    out = args.out or default_out(args.period, region).parent
+    out = out.expanduser().resolve()
+    written = fetch(args.period, region, out)
+    print(f"report {args.period} {region}: {out / 'report.html'} "
+          f"({len(written)} files written)")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from envmon.reporting.report import write_report
 
@@ -64,8 +111,13 @@ def demo_report(reporter: Any, month: date | str) -> Path:
 
 def summary_lines(result: Any) -> list[str]:
     lines = [f"report: {result.html}",
-             f"  CSV exports: {result.csv_dir}/ ; commitment_status: {result.status_path}",
+             f"  CSV exports: {result.csv_dir}/ ; commitment_status: {result.status_stored}",
              f"  {result.charts} charts; written in {result.seconds:.1f}s"]
+    if result.published is not None:
+        kept = result.published
+        lines.append(f"  kept in the lakehouse ({kept.files} files): `envmon reports get "
+                     f"--period {kept.report_period} --region {kept.region}` writes it out "
+                     "on any host")
     for kind, label in (("month", "month"), ("year", "year to date")):
         counts = result.status_counts.get(kind, {})
         text = ", ".join(f"{counts[s]} {s} {STATUS_ZH[s]}" for s in STATUSES if counts.get(s))

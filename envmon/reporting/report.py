@@ -17,6 +17,7 @@ from pathlib import Path
 from envmon.core.settings import home
 from envmon.reporting.areas import load_areas
 from envmon.reporting.config import Commitments, load_config
+from envmon.reporting.published import Published, publish
 from envmon.reporting.render import csv_dir_for, render_report
 from envmon.reporting.status import compute, write
 from envmon.reporting.tables import ReportData, gather, selected_rows
@@ -26,12 +27,13 @@ from envmon.reporting.tables import ReportData, gather, selected_rows
 class ReportResult:
     html: Path
     csv_dir: Path
-    status_path: Path
+    status_stored: str  # where commitment_status was written
     charts: int
     status_counts: dict[str, dict[str, int]]
     missed: list[str]
     at_risk: list[str]
     seconds: float
+    published: Published | None = None  # kept in the lakehouse (reporting/published.py)
 
 
 def default_out(month: str, region: str) -> Path:
@@ -61,20 +63,21 @@ def write_reports(month: str, targets: list[tuple[str | None, Path | None]], *,
     results = []
     try:
         run = compute(month, as_of=as_of, today=today, config=config, con=con)
-        status_path = write(run)
+        status_stored = write(run)
         for area, out in chosen:
             data = gather(run, config, areas, area, con, today=today)
             html = (out or default_out(month, area.code)).expanduser().resolve()
             charts = render_report(data, html)
-            results.append(_result(data, html, status_path, charts,
-                                   time.perf_counter() - started))
+            kept = publish(month, area.code, html, csv_dir_for(html))
+            results.append(_result(data, html, status_stored, charts,
+                                   time.perf_counter() - started, kept))
     finally:
         con.close()
     return results
 
 
-def _result(data: ReportData, html: Path, status_path: Path, charts: int,
-            seconds: float) -> ReportResult:
+def _result(data: ReportData, html: Path, status_stored: str, charts: int,
+            seconds: float, published: Published | None) -> ReportResult:
     rows = data.tables["status"]
     counts = {kind: rows[f"{kind}_status"].dropna().value_counts().to_dict()
               for kind in ("month", "year") if f"{kind}_status" in rows}
@@ -82,7 +85,7 @@ def _result(data: ReportData, html: Path, status_path: Path, charts: int,
     missed = [f"{r.title} ({r.period})" for r in selected.itertuples() if r.status == "missed"]
     at_risk = [f"{r.title} ({r.period})" for r in selected.itertuples()
                if r.status == "at risk"]
-    return ReportResult(html, csv_dir_for(html), status_path, charts, counts, missed, at_risk,
-                        seconds)
+    return ReportResult(html, csv_dir_for(html), status_stored, charts, counts, missed, at_risk,
+                        seconds, published)
 
 

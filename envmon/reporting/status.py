@@ -16,10 +16,12 @@ Statuses (docs/report.md):
 Values are rounded to the indicator's decimals by GB/T 8170 before they are
 compared with the target.
 
-The table is written at report time to
-$ENVMON_HOME/reporting/commitment_status/<report period>.parquet (one file
-per report period, rewritten whole, atomically) and read by the warehouse
-view `commitment_status` (warehouse/70_commitments.sql).
+The table is written at report time, each report period's rows replaced
+whole: on the lakehouse into its `commitment_status` table (one
+transaction), which every host reads; on the files layout to
+$ENVMON_HOME/reporting/commitment_status/<report period>.parquet (atomic
+rename). The warehouse view `commitment_status` reads either
+(warehouse/70_commitments.sql, envmon.core.stores).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from envmon.core import lakehouse, stores
 from envmon.core.atomic import write_atomic
 from envmon.core.locks import dataset_lock
 from envmon.core.settings import home
@@ -116,7 +119,6 @@ class StatusRun:
     as_of: date
     rows: list[dict[str, Any]]
     seconds: float
-    path: Path | None = None
 
 
 def compute(month: str, *, as_of: date | None = None, today: date | None = None,
@@ -178,18 +180,27 @@ def _row(ind: Indicator, area: Area, period: Period, m: Measurement, report_peri
     }
 
 
+STORE = "commitment_status"  # envmon.core.stores
+
+
 def status_dir() -> Path:
-    return home().root / "reporting" / "commitment_status"
+    """Where the files layout keeps one file per report period."""
+    return (home().root / stores.store(STORE).files).parent
 
 
-def write(run: StatusRun) -> Path:
-    """Write the run's rows as <report period>.parquet (replacing that period's file)."""
-    path = status_dir() / f"{run.report_period}.parquet"
+def write(run: StatusRun) -> str:
+    """Store the run's rows, replacing those of its report period; returns where."""
     table = pa.Table.from_pylist(run.rows, schema=STATUS_SCHEMA)
+    if lakehouse.active():
+        with dataset_lock(LOCK_NAME):
+            stores.rewrite(STORE, table, report_period=run.report_period)
+        return f"lakehouse table {STORE}, report period {run.report_period}"
+    path = status_dir() / f"{run.report_period}.parquet"
+
     def write_table(tmp: Path) -> None:
         pq.write_table(table, tmp)
         os.chmod(tmp, 0o644)  # analysts read it through the warehouse view
 
     with dataset_lock(LOCK_NAME):
         write_atomic(path, write_table)
-    return path
+    return str(path)

@@ -85,7 +85,7 @@ def report_for_run(*, run_type: str, logical_date: datetime | None = None,
     results = write_reports(month, targets, config=config)
     for result in results:
         log.info("report %s (%s): %s, %d charts", month, why, result.html, result.charts)
-    return {"period": month, "why": why, "status": str(results[0].status_path),
+    return {"period": month, "why": why, "status": results[0].status_stored,
             "reports": [str(r.html) for r in results],
             "month_status": results[0].status_counts.get("month", {}),
             "year_status": results[0].status_counts.get("year", {})}

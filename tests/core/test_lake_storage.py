@@ -271,3 +271,81 @@ def test_a_home_loaded_on_files_stays_on_files_unless_told(
     assert lakehouse.storage() == "lakehouse"
     monkeypatch.setenv("ENVMON_HOME", str(tmp_path / "new"))
     assert lakehouse.storage() == "lakehouse"
+
+
+def test_a_host_s_warehouse_is_built_when_missing_and_when_a_table_appeared(
+        lake_home: Path, tmp_path: Path) -> None:
+    """With no shared disk each host has its own warehouse file, which another
+    host's loads do not rebuild: opening it builds it when it is missing, and
+    again when the lakehouse holds a table its build did not see (a view would
+    read an empty stand-in for it until then)."""
+    from envmon.core.errors import EnvmonError
+    from envmon.core.warehouse import connect_read_only
+
+    with pytest.raises(EnvmonError, match="no warehouse yet"):
+        connect_read_only()  # an empty home builds nothing
+    assert ingest(write_china_sites(tmp_path / "a", "20261001", STATIONS)).status == "ok"
+    assert not (lake_home / "warehouse.duckdb").exists()
+    con = connect_read_only()
+    try:
+        assert con.execute("SELECT count(*) FROM air_hourly").fetchall() == [(72,)]
+        assert con.execute("SELECT count(*) FROM quarantine").fetchall() == [(0,)]
+    finally:
+        con.close()
+    # The first water delivery creates the water tables, after that build.
+    from datetime import datetime, timedelta, timezone
+
+    from envmon.demo.sources import water_release
+    from envmon.water.ingest import ingest_files as ingest_water
+
+    at = datetime(2026, 10, 1, 0, 30, tzinfo=timezone(timedelta(hours=8)))
+    records = ingest_water(water_release(tmp_path / "water", at, 2026), "cnemc-water",
+                           data_docs=False)
+    assert records and all(r.status == "ok" for r in records), records
+    loaded = sum(r.rows_loaded for r in records)
+    con = connect_read_only()
+    try:
+        assert con.execute("SELECT count(*) FROM water_readings").fetchall() == [(loaded,)]
+    finally:
+        con.close()
+
+
+def test_alert_store_and_commitment_status_are_lakehouse_tables(lake_home: Path) -> None:
+    """What workers on other hosts must see alike is in the lakehouse, not under ENVMON_HOME."""
+    from datetime import UTC, datetime
+
+    from envmon.alerts import store
+    from envmon.core import lake_tables
+    from envmon.core.warehouse import connect_read_only
+    from envmon.domains import build_warehouse
+    from envmon.reporting.status import StatusRun, write
+
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    row = {"outbox_id": "n1:duty", "notice_id": "n1", "alert_id": "a1", "kind": "raised",
+           "channel": "duty", "status": "pending", "created_at": now, "attempts": 0,
+           "next_attempt_at": now, "payload": "{}"}
+    with store.store_lock():
+        store.write("outbox", [row])
+        store.write("outbox", [{**row, "status": "sent", "sent_at": now, "attempts": 1}])
+        assert store.append_events([{"event_id": "n1:duty#1", "at": now, "event": "delivered"}]
+                                   * 2) == 1
+        assert store.append_events([{"event_id": "n1:duty#1", "at": now}]) == 0
+    status = {"report_period": "2026-10", "indicator": "pm25_mean", "region": "yrd",
+              "period": "2026", "value": 31.0}
+    write(StatusRun("2026-10", now.date(), [status, {**status, "region": "320000"}], 0.1))
+    write(StatusRun("2026-09", now.date(), [{**status, "report_period": "2026-09"}], 0.1))
+    write(StatusRun("2026-10", now.date(), [{**status, "value": 30.0}], 0.1))  # replaces 2026-10
+    assert not (lake_home / "alerts").exists() and not (lake_home / "reporting").exists()
+    assert lake_tables.row_count("alert_outbox") == 1
+    [sent] = store.read("outbox")
+    assert (sent["status"], sent["attempts"], sent["sent_at"]) == ("sent", 1, now)
+    build_warehouse()
+    con = connect_read_only()
+    try:
+        assert con.execute("SELECT status FROM alert_outbox").fetchall() == [("sent",)]
+        assert con.execute("SELECT event FROM alert_events").fetchall() == [("delivered",)]
+        assert con.execute("SELECT report_period, region, value FROM commitment_status "
+                           "ORDER BY 1").fetchall() == [("2026-09", "yrd", 31.0),
+                                                        ("2026-10", "yrd", 30.0)]
+    finally:
+        con.close()

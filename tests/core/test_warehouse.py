@@ -17,6 +17,7 @@ import pytest
 from envmon.air.ingest import ingest_files
 from envmon.core.warehouse import LAYERS, build, connect_locked, render
 from envmon.domains import build_warehouse
+from tests.support import stored
 from tests.support.feeds import write_china_sites
 
 VIEWS = {"provinces", "cities", "air_stations", "air_hourly", "air_daily_station",
@@ -43,10 +44,10 @@ def test_empty_warehouse_has_every_view_with_columns(envmon_home: Path) -> None:
 def test_views_live_in_layers_and_keep_their_names_in_main(envmon_home: Path) -> None:
     """raw / curated / marts schemas, each view also unqualified, as docs/warehouse.md lists."""
     path = build_warehouse()
-    con = duckdb.connect(str(path), read_only=True)
+    con = stored.open_warehouse(path)
     try:
         rows = con.sql("SELECT schema_name, view_name, sql FROM duckdb_views() "
-                       "WHERE NOT internal").fetchall()
+                       "WHERE NOT internal AND database_name = current_database()").fetchall()
         layer_of = {v: s for s, v, _ in rows if s != "main"}
         assert set(layer_of.values()) == set(LAYERS)
         assert {v for s, v, _ in rows if s == "main"} == set(layer_of)

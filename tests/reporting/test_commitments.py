@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from envmon.core import lakehouse
 from envmon.reporting.status import (
     AT_RISK,
     MET,
@@ -154,8 +155,12 @@ def test_levels_follow_the_config(rows) -> None:
 
 def test_status_file_and_view(world: Path) -> None:
     run = compute("2026-10", today=TODAY)
-    path = write(run)
-    assert path == world / "reporting" / "commitment_status" / "2026-10.parquet"
+    stored_at = write(run)
+    if lakehouse.active():
+        assert stored_at == "lakehouse table commitment_status, report period 2026-10"
+        assert not (world / "reporting").exists()
+    else:
+        assert stored_at == str(world / "reporting" / "commitment_status" / "2026-10.parquet")
     con = stored.open_warehouse(world / "warehouse.duckdb")
     try:
         # The view was built before the file existed and still reads it.

@@ -14,6 +14,7 @@ import pytest
 
 from envmon.core.timeutil import BEIJING
 from envmon.reporting.tasks import closing_month, latest_data_month, report_for_run
+from tests.support import stored
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
@@ -80,7 +81,13 @@ def test_runs_pick_their_month(world: Path) -> None:
     assert closing["reports"] == [str(world / "reports" / "2026-10" / "yrd" / "report.html")]
     asked = report_for_run(run_type="manual", requested="2026-09", provinces=False)
     assert asked["period"] == "2026-09"
-    assert (world / "reporting" / "commitment_status" / "2026-09.parquet").is_file()
+    con = stored.open_warehouse(world / "warehouse.duckdb")
+    try:
+        periods = con.execute("SELECT DISTINCT report_period FROM commitment_status "
+                              "ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    assert periods == [("2026-09",), ("2026-10",)]
 
 
 @pytest.mark.slow

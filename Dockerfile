@@ -19,8 +19,9 @@ ARG UV_VERSION=0.13.8
 USER root
 # Group 0 and group-writable, as the Airflow image does for every directory it
 # writes, so the image also runs under an arbitrary uid with gid 0.
-# /var/lib/envmon is ENVMON_HOME; compose mounts a named volume over it, which
-# Docker fills from here on first use (ownership included).
+# /var/lib/envmon is ENVMON_HOME; compose mounts an anonymous volume over it
+# (one per container), which Docker fills from here on first use (ownership
+# included).
 RUN install -d -o airflow -g 0 -m 2775 /opt/envmon /var/lib/envmon /etc/envmon
 USER airflow
 

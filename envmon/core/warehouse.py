@@ -446,14 +446,18 @@ def _view_directories() -> list[str]:
         # some of them (reference_path()).
         REFERENCE_DIR, reference_dir(),
     ]
-    if lakehouse.active():
-        config = lakehouse.settings()
-        directories.append(Path(config.data_path))
-        if not config.shared:
-            directories.append(Path(config.catalog.removeprefix("sqlite:")).parent)
     # allowed_directories are prefixes: the trailing separator keeps lake/
     # from also allowing lake_schemas/ or a sibling named lake2/.
-    return [os.path.join(str(d), "") for d in directories]
+    prefixes = [os.path.join(str(d), "") for d in directories]
+    if lakehouse.active():
+        config = lakehouse.settings()
+        # Kept a string: Path() would fold s3://bucket/ into s3:/bucket/, which
+        # matches no data file, and every rule on a shared lakehouse failed.
+        prefixes.append(config.data_path.rstrip("/") + "/")
+        if not config.shared:
+            prefixes.append(os.path.join(
+                str(Path(config.catalog.removeprefix("sqlite:")).parent), ""))
+    return prefixes
 
 
 def _sql_list(items: list[str] | tuple[str, ...]) -> str:

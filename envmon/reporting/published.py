@@ -5,7 +5,7 @@ report_csv/) on the host that computed it. With workers that share no file
 system (docker-compose.yml), that host is whichever worker ran the task, so
 on the lakehouse the same bytes are also stored in the `reports` table, one
 row per file, each (report period, area) replaced whole in one transaction:
-`envmon report get` writes them out on any host.
+`envmon reports get` writes them out on any host.
 
 On the files layout there is one ENVMON_HOME, and the report's files are the
 copy everyone reads: nothing more is stored.

@@ -53,17 +53,24 @@ def _env(name: str) -> dict[str, str]:
     return {k: str(v) for k, v in (SERVICES[name].get("environment") or {}).items()}
 
 
-def _mounts(name: str) -> dict[str, str]:
-    """Container path -> source (named volume or host path) of a service's volumes."""
+def _mounts(name: str) -> dict[str, str | None]:
+    """Container path -> source of a service's volumes: a named volume, a host
+    path, or None for an anonymous volume (one per container, not shared)."""
     return {target: source for source, target in map(_volume, SERVICES[name].get("volumes") or [])}
 
 
-def _volume(spec: str) -> tuple[str, str]:
-    """(source, target) of "source:target[:mode]"; a source may be ${VAR:-default}."""
+def _volume(spec: str) -> tuple[str | None, str]:
+    """(source, target) of "source:target[:mode]"; a source may be ${VAR:-default}.
+
+    A spec with no source ("/var/lib/envmon" alone) is an anonymous volume:
+    (None, target).
+    """
     hidden = INTERPOLATION.sub(lambda m: "\0" * len(m.group(0)), spec)
-    cut = hidden.index(":")
+    cut = hidden.find(":")
+    if cut < 0:
+        return None, spec
     end = hidden.find(":", cut + 1)
-    return spec[:cut], spec[cut + 1:end if end > 0 else None]
+    return spec[:cut] or None, spec[cut + 1:end if end > 0 else None]
 
 
 def _env_example() -> dict[str, str]:
@@ -274,29 +281,53 @@ def test_every_setting_the_code_reads_reaches_the_task_containers() -> None:
                 assert env[name] in mounts, (service, name, env[name], mounts)
 
 
-def test_envmon_home_is_one_named_volume_shared_by_every_task_container() -> None:
+def test_envmon_home_is_a_volume_of_each_container_none_shared() -> None:
+    """What the tasks share is on the lakehouse, so each container's
+    ENVMON_HOME is its own anonymous volume and no named volume of envmon's is
+    shared; the one shared named volume is Airflow's task logs."""
     home = _dockerfile_env()["ENVMON_HOME"]
-    # created in the image, so a new named volume starts with the image's ownership
+    # created in the image, so a new anonymous volume starts with the image's ownership
     assert re.search(rf"^RUN install -d .*{re.escape(home)}( |$)", DOCKERFILE, flags=re.M)
-    volumes = set()
-    for service in TASK_RUNNERS:
-        assert _env(service)["ENVMON_HOME"] == home, service
-        volumes.add(_mounts(service)[home])
-    assert len(volumes) == 1, volumes
-    assert volumes <= set(COMPOSE["volumes"]), "ENVMON_HOME must be a named volume"
+    airflow = _airflow_services()
+    assert set(TASK_RUNNERS) <= set(airflow)
+    for name in airflow:
+        assert _env(name)["ENVMON_HOME"] == home, name
+        assert home in _mounts(name), (name, "ENVMON_HOME is not mounted")
+        # anonymous: no source, so neither a named volume nor a host path
+        assert _mounts(name)[home] is None, (name, _mounts(name)[home])
+        # the lakehouse is what they share instead, over the network
+        default = {k: m.group(3) if (m := INTERPOLATION.fullmatch(v)) else v
+                   for k, v in _env(name).items()}
+        assert default["ENVMON_STORAGE"] == "lakehouse", name
+        assert default["ENVMON_LAKEHOUSE_DATA"].startswith("s3://"), name
+        catalog = dict(part.split("=", 1) for part in default["ENVMON_LAKEHOUSE_CATALOG"].split())
+        assert catalog.get("host") in SERVICES, (name, catalog)
+    # no named volume but the task logs in a container that runs tasks
+    logs = "airflow-logs"
+    for name in airflow:
+        named = {s for s in _mounts(name).values() if s in COMPOSE["volumes"]}
+        assert named <= {logs}, (name, named - {logs})
+    # shared because the api-server reads the logs the workers write, at one path
+    (worker_logs,) = [t for t, s in _mounts("airflow-worker").items() if s == logs]
+    assert _mounts("airflow-apiserver").get(worker_logs) == logs
     for service in ("airflow-init", "airflow-worker"):
         for directory in ("ENVMON_CONFIG_DIR", "ENVMON_REFERENCE_DIR"):
-            assert _env(service)[directory] in _mounts(service), (service, directory)
+            target = _env(service)[directory]
+            (spec,) = [v for v in SERVICES[service]["volumes"] if _volume(v)[1] == target]
+            assert spec.endswith(":ro"), (service, directory, spec)
 
 
 def test_workers_scale() -> None:
     worker = SERVICES["airflow-worker"]
     assert "container_name" not in worker and "ports" not in worker
     assert worker["environment"]["DUMB_INIT_SETSID"] == "0"  # warm shutdown
-    for target, source in _mounts("airflow-worker").items():
-        # every writable mount is a named volume (shared), host paths read-only
-        spec = next(v for v in worker["volumes"] if _volume(v)[1] == target)
-        assert source in COMPOSE["volumes"] or spec.endswith(":ro"), spec
+    home = _env("airflow-worker")["ENVMON_HOME"]
+    for spec in worker["volumes"]:
+        source, target = _volume(spec)
+        # writable: the replica's own ENVMON_HOME (anonymous) or the task logs;
+        # everything else (host paths) read-only
+        assert ((source is None and target == home) or source == "airflow-logs"
+                or spec.endswith(":ro")), spec
 
 
 def test_health_checks_and_start_order() -> None:

@@ -242,3 +242,79 @@ def test_a_host_killed_before_its_commit_leaves_nothing(shared_lake: SharedLake,
     assert proc.returncode == 0, err[-3000:]
     assert runs_of([f.name for f in files]) == [(files[0].name, "ok")]
     assert hours_of_day() > before
+
+
+def _envmon(env: dict[str, str], *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "envmon.cli", *args], cwd=env["ENVMON_HOME"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finished(proc: subprocess.Popen, what: str) -> str:
+    out, err = proc.communicate(timeout=900)
+    assert proc.returncode == 0, f"{what}:\n{out[-2000:]}\n{err[-3000:]}"
+    return out
+
+
+def test_alerts_and_reports_need_no_shared_disk(shared_lake: SharedLake, feeds: dict,
+                                                tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two hosts that share no file system run the alert rules at the same
+    time, three times each: every notice reaches the webhook once. Host b,
+    which loaded nothing, builds its warehouse file when it first opens it.
+    A report written on host a is handed out by host b, and its status is in
+    host b's commitment_status."""
+    import yaml
+
+    from tests.alerts.conftest import SECRET_ENV, config_data
+    from tests.alerts.servers import WebhookReceiver
+
+    receiver = WebhookReceiver()
+    try:
+        alerts_yaml = tmp_path / "alerts.yaml"
+        alerts_yaml.write_text(yaml.safe_dump(config_data(webhook=receiver), allow_unicode=True),
+                               encoding="utf-8")
+        hosts = {name: {**shared_lake.host_env(tmp_path / name),
+                        "ENVMON_ALERTS_CONFIG": str(alerts_yaml), SECRET_ENV: "s3cret"}
+                 for name in HOSTS}
+        # The lake holds the first days whether or not the load test ran first
+        # (a delivery loaded before is a duplicate run, nothing more).
+        for domain in ("air", "water"):
+            _finished(_ingest(domain, _host_files(feeds, domain, DAYS[:2]), hosts["a"]),
+                      f"load {domain}")
+        # Host b has loaded nothing and built nothing: its first alerts run
+        # opens a warehouse file that does not exist yet, and builds it.
+        assert not (Path(hosts["b"]["ENVMON_HOME"]) / "warehouse.duckdb").exists()
+        now = "2026-10-03T09:00:00+08:00"
+        for round_ in range(3):
+            runs = [(name, _envmon(env, "alerts", "run", "--now", now))
+                    for name, env in hosts.items()]
+            for name, proc in runs:
+                _finished(proc, f"host {name}, alerts run {round_ + 1}")
+        keys = [r.headers["idempotency-key"] for r in receiver.accepted()]
+    finally:
+        receiver.stop()
+    for var, value in shared_lake.env.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setenv("ENVMON_HOME", str(tmp_path / "analyst"))
+    assert keys, "the rules raised nothing to deliver"
+    assert len(keys) == len(set(keys)), "a notice was delivered twice"
+    outbox = _lake_rows("SELECT notice_id, status FROM lake.alert_outbox "
+                        "WHERE channel = 'bureau-webhook'")
+    assert sorted(outbox) == sorted((key, "sent") for key in keys)
+    for name in HOSTS:  # nothing of the store on either host's disk
+        assert not (Path(hosts[name]["ENVMON_HOME"]) / "alerts").exists()
+
+    a, b = hosts["a"], hosts["b"]
+    _finished(_envmon(a, "report", "--period", "2026-10"), "report on host a")
+    written = Path(a["ENVMON_HOME"]) / "reports" / "2026-10" / "yrd"
+    assert (Path(b["ENVMON_HOME"]) / "warehouse.duckdb").exists()
+    got = tmp_path / "from-b"
+    _finished(_envmon(b, "reports", "get", "--period", "2026-10", "--out", str(got)),
+              "reports get on host b")
+    assert (got / "report.html").read_bytes() == (written / "report.html").read_bytes()
+    assert sorted(p.name for p in (got / "report_csv").iterdir()) == \
+        sorted(p.name for p in (written / "report_csv").iterdir())
+    counted = _finished(_envmon(b, "query", "--csv",
+                                "SELECT count(*) AS n FROM commitment_status "
+                                "WHERE report_period = '2026-10'"), "query on host b")
+    assert int(counted.split()[-1]) > 0

@@ -83,8 +83,7 @@ def cmd_reports_get(args: argparse.Namespace) -> int:
     out = args.out or default_out(args.period, region).parent
     out = out.expanduser().resolve()
     written = fetch(args.period, region, out)
-    print(f"report {args.period} {region}: {out / 'report.html'} "
-          f"({len(written)} files written)")
+    print(f"report {args.period} {region}: {written[0]} ({len(written)} files written)")
     return 0
 
 

@@ -27,7 +27,9 @@ TABLE = "reports"
 SCHEMA = pa.schema([
     ("report_period", pa.string()),  # YYYY-MM
     ("region", pa.string()),  # the area's code: the region's (yrd) or an adcode
-    ("name", pa.string()),  # the file's path inside the report's folder
+    # The file's path beside the HTML, as written (report.html, report_csv/x.csv
+    # by default): the HTML links to its CSV folder by that name.
+    ("name", pa.string()),
     ("content", pa.binary()),
     ("written_at", pa.timestamp("us", tz="UTC")),
 ])
@@ -48,7 +50,7 @@ def publish(report_period: str, region: str, html: Path, csv_dir: Path) -> Publi
     now = datetime.now(UTC)
     files = [html, *sorted(p for p in csv_dir.glob("*") if p.is_file())]
     rows = [{"report_period": report_period, "region": region,
-             "name": path.relative_to(html.parent).as_posix() if path != html else "report.html",
+             "name": path.relative_to(html.parent).as_posix(),
              "content": path.read_bytes(), "written_at": now} for path in files]
     # The bytes go to data files, not into the catalog's rows.
     lake_tables.ensure_table(TABLE, SCHEMA, inline=False)
@@ -58,13 +60,14 @@ def publish(report_period: str, region: str, html: Path, csv_dir: Path) -> Publi
 
 
 def fetch(report_period: str, region: str, out_dir: Path) -> list[Path]:
-    """Write the stored report into `out_dir` (report.html, report_csv/...)."""
+    """Write the stored report into `out_dir` (report.html, report_csv/...); the
+    HTML file first."""
     if not lakehouse.active():
         raise EnvmonError("reports are kept in the lakehouse only; on the files layout the "
                           "report is the file `envmon report` wrote")
     table = lake_tables.select_arrow(
         TABLE, "SELECT name, content FROM {table} WHERE report_period = ? AND region = ? "
-        "ORDER BY name", [report_period, region])
+        "ORDER BY NOT ends_with(name, '.html'), name", [report_period, region])
     if table is None or not len(table):
         have = listing()
         known = ", ".join(f"{p.report_period} {p.region}" for p in have[:12]) or "none yet"

@@ -116,6 +116,43 @@ def test_default_path_and_cli(world: Path, capsys: pytest.CaptureFixture[str]) -
     assert (expected.stat().st_mode & 0o777) == 0o644  # a published file
 
 
+def test_reports_get_writes_out_the_stored_report(report, world: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """On the lakehouse a report is also kept as bytes, for hosts that did not
+    write it; on files the written files are the only copy, and `get` says so."""
+    from envmon.core import lakehouse
+    from envmon.core.errors import EnvmonError
+    from envmon.reporting.cli import configure_reports
+
+    parser = argparse.ArgumentParser()
+    configure_reports(parser.add_subparsers())
+    get = parser.parse_args(["reports", "get", "--period", "2026-10", "--out",
+                             str(tmp_path / "got")])
+    if not lakehouse.active():
+        assert report.published is None
+        with pytest.raises(EnvmonError, match="kept in the lakehouse only"):
+            get.handler(get)
+        return
+    assert report.published is not None and report.published.region == "yrd"
+    capsys.readouterr()
+    assert get.handler(get) == 0
+    got = tmp_path / "got" / report.html.name  # october.html: its links name october_csv/
+    assert f"report 2026-10 yrd: {got} (" in capsys.readouterr().out
+    assert got.read_bytes() == report.html.read_bytes()
+    assert sorted(p.name for p in (got.parent / report.csv_dir.name).iterdir()) == \
+        sorted(p.name for p in report.csv_dir.iterdir())
+    assert (got.stat().st_mode & 0o777) == 0o644
+    listing = parser.parse_args(["reports", "list"])
+    capsys.readouterr()
+    assert listing.handler(listing) == 0
+    assert re.search(r"^2026-10  yrd\s+\d+ files  written ", capsys.readouterr().out, re.M)
+    other = parser.parse_args(["reports", "get", "--period", "2026-01", "--out",
+                               str(tmp_path / "none")])
+    with pytest.raises(EnvmonError, match=r"no report stored for 2026-01 yrd \(stored: "
+                                          r".*2026-10 yrd"):
+        other.handler(other)
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--period", "2026-13"], "--period must be a month YYYY-MM, not '2026-13'"),
     (["--period", "202610"], "--period must be a month YYYY-MM, not '202610'"),

@@ -25,15 +25,17 @@ demo: install
 
 # -rfEs: the failures, errors and the reason of every skip, listed at the end
 # (a skip hides a test that proved nothing; under CI it fails, tests/conftest.py).
+# --durations: the slowest tests, to keep .ci/run (both passes) inside CI's
+# 90 minutes.
 test: install lint
-	$(VENV)/bin/pytest -q -rfEs
+	$(VENV)/bin/pytest -q -rfEs --durations=15
 
 # The same suite on the files storage (ENVMON_STORAGE=files, docs/lakehouse.md),
 # which a deployment may still choose: tests read what was stored through
 # tests/support/stored.py, whichever storage holds it. tests/deploy sets the
 # storage of each deployment it starts and runs in `make test` only.
 test-files: install lint
-	ENVMON_STORAGE=files $(VENV)/bin/pytest -q -rfEs --ignore=tests/deploy
+	ENVMON_STORAGE=files $(VENV)/bin/pytest -q -rfEs --durations=15 --ignore=tests/deploy
 
 lint: install
 	$(VENV)/bin/ruff check .

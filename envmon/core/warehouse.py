@@ -296,9 +296,10 @@ def connect_read_only(path: Path | None = None, *, as_of: datetime | int | None 
     """A read-only connection, as analysts open it (a duckdb.DuckDBPyConnection).
 
     `as_of` (lakehouse only): the views read the lakehouse as it was then, a
-    time or a snapshot id (`envmon lakehouse snapshots`).
+    time or a snapshot id (`envmon lakehouse snapshots`). Without `path`,
+    this host's warehouse file, built first when it is missing or older than
+    a lakehouse table (`_build_this_host`).
     """
-
     own = path is None
     path = path or home().warehouse
     if own and not path.exists() and _lakehouse_has_tables():

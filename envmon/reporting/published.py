@@ -62,9 +62,7 @@ def publish(report_period: str, region: str, html: Path, csv_dir: Path) -> Publi
 def fetch(report_period: str, region: str, out_dir: Path) -> list[Path]:
     """Write the stored report into `out_dir` (report.html, report_csv/...); the
     HTML file first."""
-    if not lakehouse.active():
-        raise EnvmonError("reports are kept in the lakehouse only; on the files layout the "
-                          "report is the file `envmon report` wrote")
+    _require_lakehouse()
     table = lake_tables.select_arrow(
         TABLE, "SELECT name, content FROM {table} WHERE report_period = ? AND region = ? "
         "ORDER BY NOT ends_with(name, '.html'), name", [report_period, region])
@@ -88,7 +86,14 @@ def fetch(report_period: str, region: str, out_dir: Path) -> list[Path]:
 
 def listing() -> list[Published]:
     """The stored reports, newest period first."""
+    _require_lakehouse()
     rows = lake_tables.select(
         TABLE, "SELECT report_period, region, count(*), max(written_at) FROM {table} "
         "GROUP BY ALL ORDER BY report_period DESC, region")
     return [Published(*row) for row in rows]
+
+
+def _require_lakehouse() -> None:
+    if not lakehouse.active():
+        raise EnvmonError("reports are kept in the lakehouse only; on the files storage the "
+                          "report is the file `envmon report` wrote")

@@ -130,8 +130,10 @@ def test_reports_get_writes_out_the_stored_report(report, world: Path, tmp_path:
                              str(tmp_path / "got")])
     if not lakehouse.active():
         assert report.published is None
-        with pytest.raises(EnvmonError, match="kept in the lakehouse only"):
-            get.handler(get)
+        for argv in (get, parser.parse_args(["reports", "list"])):
+            with pytest.raises(EnvmonError, match="kept in the lakehouse only"):
+                argv.handler(argv)
+        assert not (world / "lakehouse").exists()  # nothing started beside the files
         return
     assert report.published is not None and report.published.region == "yrd"
     capsys.readouterr()

@@ -3,11 +3,11 @@
 -- each report period's rows replaced whole: on the lakehouse in its
 -- `commitment_status` table (every host sees them), on the files layout in
 -- $ENVMON_HOME/reporting/commitment_status/<report period>.parquet. The
--- store placeholder (core/warehouse.py, core/stores.py) reads them at query
--- time, so a report written after a build shows up without one. Until one
--- is written the files layout has no file: the view then reads an empty
--- stand-in file with a single dummy column, and the typed empty row set in
--- front keeps the columns and types.
+-- view reads the store at query time (core/warehouse.py renders it from
+-- core/stores.py), so a report written after a build shows up without one.
+-- Until one is written the files layout has no file: the view then reads an
+-- empty stand-in file with a single dummy column, and the typed empty row
+-- set in front keeps the columns and types.
 
 -- Grain: report period (YYYY-MM) x indicator x area (city, province, region)
 -- x period (the year YYYY to date, and the month YYYY-MM where the

@@ -1,11 +1,11 @@
 -- Alerts (envmon/alerts/store.py writes them; docs/alerts.md). On the
 -- lakehouse the store is three tables every host shares; on the files
--- layout, Parquet files under $ENVMON_HOME/alerts/. The store placeholder
--- (core/warehouse.py, core/stores.py) reads them at query time, so alerts
--- raised after a build show up without one. On a fresh files home the files
--- do not exist yet: the view then reads an empty stand-in file with a single
--- dummy column, and the typed empty row set in front keeps the columns and
--- types.
+-- layout, Parquet files under $ENVMON_HOME/alerts/. The views read the store
+-- at query time (core/warehouse.py renders it from core/stores.py), so
+-- alerts raised after a build show up without one. On a fresh files home
+-- the files do not exist yet: a view then reads an empty stand-in file with
+-- a single dummy column, and the typed empty row set in front keeps the
+-- columns and types.
 -- Times are UTC instants (TIMESTAMPTZ).
 
 -- Grain: one row per alert key (rule, subject, period); current state.

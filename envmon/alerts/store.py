@@ -104,7 +104,8 @@ STORES = {"alerts": "alerts", "alert_events": "alert_events", "outbox": "alert_o
 
 
 def store_dir() -> Path:
-    return home().root / "alerts"
+    """Where the files layout keeps the three files."""
+    return table_path("alerts").parent
 
 
 def table_path(name: str) -> Path:

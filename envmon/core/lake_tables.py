@@ -158,20 +158,22 @@ def delete(name: str, **equal: str) -> None:
 
 def select(name: str, sql: str, params: Sequence[object] = ()) -> list[tuple]:
     """Rows of `sql`, where `{table}` names the table; none if it does not exist yet."""
-    con = lakehouse.current()
-    if not _exists(name):
-        return []
-    _flush(name)
-    return con.execute(sql.format(table=table_name(name)), list(params)).fetchall()
+    result = _query(name, sql, params)
+    return [] if result is None else result.fetchall()
 
 
 def select_arrow(name: str, sql: str, params: Sequence[object] = ()) -> pa.Table | None:
     """`select`'s rows as an Arrow table; None if the table does not exist yet."""
-    con = lakehouse.current()
+    result = _query(name, sql, params)
+    return None if result is None else result.arrow().read_all()
+
+
+def _query(name: str, sql: str, params: Sequence[object]) -> duckdb.DuckDBPyConnection | None:
+    """`sql` run on the table's pending writes flushed; None if it does not exist yet."""
     if not _exists(name):
         return None
     _flush(name)
-    return con.execute(sql.format(table=table_name(name)), list(params)).arrow().read_all()
+    return lakehouse.current().execute(sql.format(table=table_name(name)), list(params))
 
 
 def read(dataset: str, partition_col: str, value: str, schema: pa.Schema, *,

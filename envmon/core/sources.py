@@ -16,7 +16,6 @@ module; what it lands goes through the same landing and ingest as these.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+from envmon.core import refs
 from envmon.core.errors import ConfigError, SourceError
 from envmon.core.landing import LandedFile, land_bytes, land_file
 
@@ -56,9 +56,8 @@ def generate(cfg: dict, at: date | datetime) -> list[Path]:
     spec = cfg.get("generator")
     if not spec:
         return []
-    module, _, name = str(spec).partition(":")
     try:
-        writer = getattr(importlib.import_module(module), name)
+        writer = refs.resolve(str(spec))
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"generator {spec!r}: not a module:function ({exc})") from None
     return writer(Path(_directory(cfg)), at, int(cfg.get("seed", DEFAULT_SEED)))

@@ -12,9 +12,10 @@ Warehouse SQL reads a store as `{{store:NAME}}` (envmon.core.warehouse).
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from envmon.core import refs
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -27,8 +28,7 @@ class Store:
     schema_ref: str  # "module:ATTRIBUTE" of its Arrow schema, imported when needed
 
     def schema(self) -> pa.Schema:
-        module, attribute = self.schema_ref.split(":")
-        return getattr(importlib.import_module(module), attribute)
+        return refs.resolve(self.schema_ref)
 
 
 STORES: dict[str, Store] = {store.name: store for store in (
@@ -55,15 +55,13 @@ def ensure(name: str) -> None:
     lakehouse.run(lambda: lake_tables.ensure_table(name, schema))
 
 
-def read(name: str, **equal: str) -> pa.Table:
-    """The store's rows on the lakehouse (those whose columns equal the values given)."""
+def read(name: str) -> pa.Table:
+    """The store's rows on the lakehouse."""
     from envmon.core import lake_tables
 
     schema = store(name).schema()
-    where = " AND ".join(f'"{column}" = ?' for column in equal) or "true"
     quoted = ", ".join(f'"{column}"' for column in schema.names)
-    rows = lake_tables.select_arrow(name, f"SELECT {quoted} FROM {{table}} WHERE {where}",
-                                    list(equal.values()))
+    rows = lake_tables.select_arrow(name, f"SELECT {quoted} FROM {{table}}")
     return schema.empty_table() if rows is None else rows.cast(schema)
 
 

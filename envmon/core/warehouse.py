@@ -343,10 +343,9 @@ _DOMAIN_TABLES = "envmon.domains:warehouse_lake_tables"
 
 
 def _build_this_host() -> None:
-    import importlib
+    from envmon.core import refs
 
-    module, attribute = _DOMAIN_TABLES.split(":")
-    build(getattr(importlib.import_module(module), attribute)())
+    build(refs.resolve(_DOMAIN_TABLES)())
 
 
 def _lakehouse_has_tables() -> bool:

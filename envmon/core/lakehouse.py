@@ -35,6 +35,7 @@ from __future__ import annotations
 import importlib
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -276,6 +277,13 @@ def transact(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConn
     commit conflicts and runs again on what the first one wrote.
     `known_claims`: the scopes whose rows this connection already saw (kept
     by `run` per session), so their rows are not looked up again.
+
+    A data file the transaction's snapshot lists can be gone when it reads it:
+    upkeep merged it into another and deleted it (`upkeep.grace_hours` after
+    the merge, 0 when a bureau asks). The transaction is undone and runs
+    again on the latest snapshot, which reads the merged file instead: a
+    snapshot taken after the deletion never lists the file. So the same file
+    missing twice is lost, not merged, and that error is raised.
     """
     with file_mode_umask():  # the Parquet files DuckLake writes for the embedded lakehouse
         return _transact(con, work, claims, attempts, backoff, known_claims)
@@ -287,6 +295,7 @@ def _transact(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyCon
     if claims:
         _ensure_claim_rows(con, claims, known_claims)
     conflicts = 0
+    vanished: set[str] = set()
     while True:
         con.execute("BEGIN TRANSACTION")
         try:
@@ -298,7 +307,12 @@ def _transact(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyCon
             return value, conflicts
         except BaseException as exc:
             _rollback(con)
-            if not _transient(exc):
+            missing = _missing_data_file(exc)
+            if missing:
+                if missing in vanished:  # listed again by a fresh snapshot: lost
+                    raise
+                vanished.add(missing)
+            elif not _transient(exc):
                 raise
             conflicts += 1
             if conflicts >= attempts:
@@ -352,6 +366,23 @@ def _transient(exc: BaseException) -> bool:
 # What a busy catalog says: SQLite's lock; PostgreSQL's serialization
 # failure (SQLSTATE 40001) and deadlock (40P01), which it asks clients to retry.
 _BUSY = ("database is locked", "could not serialize access", "deadlock detected")
+
+
+def _missing_data_file(exc: BaseException) -> str:
+    """The name of the lakehouse data file whose read failed because it is not
+    there (S3: 404 NoSuchKey; a local data path: no such file), else ""."""
+    import duckdb
+
+    text = str(exc)
+    found = _DATA_FILE.search(text)
+    if isinstance(exc, duckdb.IOException) and found and any(s in text for s in _MISSING):
+        return found.group(0)
+    return ""
+
+
+# DuckLake names its data and delete files ducklake-<uuid>[-delete].parquet.
+_DATA_FILE = re.compile(r"ducklake-[0-9a-f-]{36}(-delete)?\.parquet")
+_MISSING = ("404", "NoSuchKey", "No such file or directory")
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

@@ -127,6 +127,29 @@ def test_a_conflict_reruns_the_whole_transaction(envmon_home) -> None:
         con.close()
 
 
+def test_a_data_file_missing_twice_is_raised_as_lost(envmon_home) -> None:
+    """A data file missing on every new snapshot is not upkeep's merge (that one
+    is read from the merged file on the next attempt, tests/deploy/
+    test_lakehouse_shared.py): missing again on a fresh snapshot, it is raised."""
+    con = lakehouse.connect()
+    try:
+        con.execute("CREATE TABLE lake.t (k INTEGER)")
+        con.execute("INSERT INTO lake.t SELECT range FROM range(40)")  # above inlining
+        lost = next(envmon_home.rglob("ducklake-*.parquet"))
+        lost.unlink()
+        calls = []
+
+        def upsert(c):
+            calls.append(1)
+            c.execute("DELETE FROM lake.t WHERE k < 5")
+
+        with pytest.raises(duckdb.IOException, match=lost.name):
+            lakehouse.transact(con, upsert, attempts=200)
+        assert len(calls) == 2
+    finally:
+        con.close()
+
+
 def test_snapshots_answer_what_the_lake_said_then(envmon_home) -> None:
     con = lakehouse.connect()
     try:

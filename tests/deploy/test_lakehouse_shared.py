@@ -166,6 +166,38 @@ def test_two_hosts_write_overlapping_batches_while_an_analyst_reads(
     print(f"reads {reads}, conflicts retried {conflicts}, data files {len(files)}")
 
 
+def test_a_transaction_reading_files_upkeep_deleted_runs_again(lake_env: SharedLake) -> None:
+    """Upkeep with no grace merges the files a writer's open transaction lists
+    and deletes them from the bucket before the writer reads them (S3 answers
+    404): the attempt is undone and runs again on the merged file."""
+    from envmon.core.upkeep import Retention, compact
+
+    con = lakehouse.connect()
+    try:
+        for start in range(0, 200, BATCH):
+            con.execute("INSERT INTO lake.readings SELECT range, 'old', ? FROM range(?, ?)",
+                        [start, start, start + BATCH])
+        calls, upkeeps = [], []
+
+        def upsert(c):
+            calls.append(1)
+            if len(calls) == 1:
+                assert c.execute("SELECT count(*) FROM lake.readings").fetchone() == (200,)
+                # Files merged by the first, deleted by the second (freed 0 h ago).
+                upkeeps.extend(compact(Retention(keep_days=90, grace_hours=0))
+                               for _ in range(2))
+            c.execute("DELETE FROM lake.readings WHERE k < 50")
+            c.execute("INSERT INTO lake.readings SELECT range, 'new', 1 FROM range(50)")
+
+        _, retried = lakehouse.transact(con, upsert)
+        assert retried == 1 and len(calls) == 2
+        assert upkeeps[1].files_deleted > 0, upkeeps
+        assert con.execute("SELECT writer, count(*) FROM lake.readings GROUP BY ALL "
+                           "ORDER BY ALL").fetchall() == [("new", 50), ("old", 150)]
+    finally:
+        con.close()
+
+
 def test_upkeep_while_two_hosts_write_loses_nothing(lake_env: SharedLake,
                                                    tmp_path: Path) -> None:
     """`envmon lakehouse compact` (merge, expire, delete) on a third host, again

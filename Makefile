@@ -33,15 +33,23 @@ test: install lint
 # The same suite on the files storage (ENVMON_STORAGE=files, docs/lakehouse.md),
 # which a deployment may still choose: tests read what was stored through
 # tests/support/stored.py, whichever storage holds it. tests/deploy sets the
-# storage of each deployment it starts and runs in `make test` only.
+# storage of each deployment it starts, and the upkeep bench's test always
+# measures the lakehouse: both run in `make test` only.
 test-files: install lint
-	ENVMON_STORAGE=files $(VENV)/bin/pytest -q -rfEs --durations=15 --ignore=tests/deploy
+	ENVMON_STORAGE=files $(VENV)/bin/pytest -q -rfEs --durations=15 --ignore=tests/deploy \
+		--ignore=tests/bench/test_upkeep.py
 
 lint: install
 	$(VENV)/bin/ruff check .
 
 bench: install
 	$(VENV)/bin/python -m benchmarks.local
+
+# Issue 14's lakehouse upkeep (benchmarks/upkeep.py): a week of hourly
+# pulls, `envmon lakehouse compact`, the queries before and after.
+.PHONY: bench-upkeep
+bench-upkeep: install
+	$(VENV)/bin/python -m benchmarks.upkeep $(BENCH_UPKEEP_ARGS)
 
 # Issue 7's national scale (benchmarks/national.py): domains one after
 # another, results saved per domain; a fraction of the year by default (see

@@ -384,3 +384,15 @@ def write_between_markers(path: Path, report: str, start: str, end: str, *, new_
         text = text.rstrip("\n") + f"\n\n{heading}\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def save_json_and_check(result: dict[str, Any], json_path: Path | None) -> int:
+    """Write the raw figures to `json_path` (if given), print the failed checks;
+    the bench's exit code: 1 when a consistency check failed."""
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result, indent=1, default=str))
+    failed = [c for c in result["checks"] if not c["ok"]]
+    for check in failed:
+        print(f"bench check failed: {check['name']}: {check['detail']}", file=sys.stderr)
+    return 1 if failed else 0

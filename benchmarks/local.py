@@ -29,7 +29,6 @@ not pay for (or count the memory of) pandas and Great Expectations.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -114,13 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.output is not None:
         write_report(options.output, report)
         print(f"\nreport written to {options.output}", file=sys.stderr)
-    if options.json_path is not None:
-        options.json_path.parent.mkdir(parents=True, exist_ok=True)
-        options.json_path.write_text(json.dumps(result, indent=1, default=str))
-    failed = [c for c in result["checks"] if not c["ok"]]
-    for check in failed:
-        print(f"bench check failed: {check['name']}: {check['detail']}", file=sys.stderr)
-    return 1 if failed else 0
+    return harness.save_json_and_check(result, options.json_path)
 
 
 def parse_args(argv: Sequence[str]) -> BenchOptions:
@@ -252,7 +245,9 @@ def _floor_threads() -> list[int]:
 # --- child processes ---------------------------------------------------------------
 
 
-def _child_warehouse(spec: dict[str, Any]) -> dict[str, Any]:
+def child_warehouse(spec: dict[str, Any]) -> dict[str, Any]:
+    """Build the warehouse and run spec["queries"] on it as an analyst would
+    (benchmarks.upkeep runs it too)."""
     from envmon.core.warehouse import connect_read_only
     from envmon.domains import build_warehouse
 
@@ -282,7 +277,7 @@ def _child_warehouse(spec: dict[str, Any]) -> dict[str, Any]:
 
 # Child phases by name; "floorN" runs "floor" (N is the thread count).
 CHILDREN: dict[str, harness.Runner] = {
-    "ingest": air.child_ingest, "floor": air.child_floor, "warehouse": _child_warehouse,
+    "ingest": air.child_ingest, "floor": air.child_floor, "warehouse": child_warehouse,
     "dagbag": harness.child_dagbag,
 }
 

@@ -27,7 +27,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -99,6 +100,19 @@ def fresh_workdir(root: Path) -> None:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     (root / MARKER).write_text("made by the envmon benchmarks; wiped on every run\n")
+
+
+@contextmanager
+def work_in(root: Path, *, keep: bool) -> Iterator[Layout]:
+    """A fresh work directory at `root` (fresh_workdir) for one run, removed
+    afterwards, whatever happened, unless `keep`."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    fresh_workdir(root)
+    try:
+        yield Layout(root)
+    finally:
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def tree_bytes(root: Path) -> int:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -158,13 +157,8 @@ def parse_args(argv: Sequence[str]) -> BenchOptions:
 
 def run_bench(options: BenchOptions, *, command: str = "") -> dict[str, Any]:
     """Run every measurement; returns the results as plain data (see render_report)."""
-    layout = Layout(options.workdir)
-    harness.fresh_workdir(layout.root)
-    try:
+    with harness.work_in(options.workdir, keep=options.keep) as layout:
         return _measure(options, layout, command)
-    finally:
-        if not options.keep:
-            shutil.rmtree(layout.root, ignore_errors=True)
 
 
 def _spawn(phase: str, layout: Layout, env: dict[str, str], spec: dict[str, Any], *,

@@ -39,7 +39,6 @@ import io
 import json
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -181,14 +180,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def run_domain(domain: str, args: argparse.Namespace, *, command: str) -> dict[str, Any]:
-    layout = Layout(args.workdir / domain)
-    layout.root.parent.mkdir(parents=True, exist_ok=True)
-    harness.fresh_workdir(layout.root)
-    try:
+    with harness.work_in(args.workdir / domain, keep=args.keep) as layout:
         return _measure(domain, args, layout, command)
-    finally:
-        if not args.keep:
-            shutil.rmtree(layout.root, ignore_errors=True)
 
 
 def _measure(domain: str, args: argparse.Namespace, layout: Layout, command: str

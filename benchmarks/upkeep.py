@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import shutil
 import statistics
 import sys
 import time
@@ -96,13 +95,8 @@ def parse_args(argv: Sequence[str]) -> UpkeepOptions:
 
 
 def run_bench(options: UpkeepOptions, *, command: str = "") -> dict[str, Any]:
-    layout = Layout(options.workdir)
-    harness.fresh_workdir(layout.root)
-    try:
+    with harness.work_in(options.workdir, keep=options.keep) as layout:
         return _measure(options, layout, command)
-    finally:
-        if not options.keep:
-            shutil.rmtree(layout.root, ignore_errors=True)
 
 
 def _measure(options: UpkeepOptions, layout: Layout, command: str) -> dict[str, Any]:
